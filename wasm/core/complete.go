@@ -1,0 +1,116 @@
+package core
+
+import "sync"
+
+// perform runs every record of f and then completes it (SPEC §3.2).
+func (e *Engine) perform(f *bgFetch) {
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		reason string // the first failure wins
+	)
+	settle := func(result string) {
+		mu.Lock()
+		defer mu.Unlock()
+		if result != ResultSuccess && reason == "" {
+			reason = result
+		}
+		if result == ReasonDownloadTotalExceeded {
+			f.cancel() // the only record failure that stops the others
+		}
+	}
+	e.mu.Lock()
+	n := len(f.doc.Records)
+	done := make([]string, n)
+	for i := range f.doc.Records {
+		done[i] = f.doc.Records[i].Result
+	}
+	e.mu.Unlock()
+	for i := 0; i < n; i++ {
+		if done[i] != "" {
+			settle(done[i])
+			continue
+		}
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			settle(e.completeRecord(f, i))
+		}(i)
+	}
+	wg.Wait()
+	if e.ctx.Err() != nil {
+		return // the worker is stopping: the stored state resumes on the next start
+	}
+	e.decide(f, reason)
+}
+
+// decide sets the result of f once its records have settled, then finishes it.
+func (e *Engine) decide(f *bgFetch, reason string) {
+	e.mu.Lock()
+	if e.active[f.doc.ID] == f {
+		delete(e.active, f.doc.ID)
+	} else {
+		reason = ReasonAborted // abort() removed it first: it gets the abort event
+	}
+	if reason != "" {
+		f.doc.Result, f.doc.FailureReason = ResultFailure, reason
+	} else {
+		f.doc.Result = ResultSuccess
+	}
+	f.doc.Phase = phaseDecided
+	doc := f.doc.clone()
+	f.touch()
+	e.mu.Unlock()
+	if err := e.p.Store.Put(e.ctx, doc.UniqueID, doc.encode(), nil); err != nil {
+		e.p.Logf("bgfetch: storing the result of %q: %v", doc.ID, err)
+	}
+	e.finish(f)
+}
+
+// eventFor names the completion event for a failure reason (SPEC §3.2 step 4.4).
+func eventFor(reason string) string {
+	switch reason {
+	case ReasonNone:
+		return "backgroundfetchsuccess"
+	case ReasonAborted:
+		return "backgroundfetchabort"
+	default:
+		return "backgroundfetchfail"
+	}
+}
+
+// finish delivers the final update, dispatches the completion event, and once it has
+// settled makes the records unavailable and deletes the stored data.
+func (e *Engine) finish(f *bgFetch) {
+	final := e.snapshot(f)
+	f.progress.final(final)
+	e.p.Notifier.Sync(e.ctx, final.UniqueID)
+	if err := e.p.Notifier.Dispatch(e.ctx, eventFor(final.FailureReason), final); err != nil {
+		e.p.Logf("bgfetch: dispatching the event of %q: %v", final.ID, err)
+	}
+	e.mu.Lock()
+	f.recordsAvailable = false
+	f.doc.Phase = phaseSettled
+	doc := f.doc.clone()
+	snap := f.snapshotLocked()
+	f.touch()
+	e.mu.Unlock()
+	e.p.Notifier.Update(snap)
+	// Settled first: if the delete is cut short, the next start deletes instead of re-dispatching.
+	if err := e.p.Store.Put(e.ctx, doc.UniqueID, doc.encode(), nil); err != nil {
+		e.p.Logf("bgfetch: storing the end of %q: %v", doc.ID, err)
+	}
+	e.deleteData(doc.UniqueID)
+}
+
+func (e *Engine) deleteData(uniqueID string) {
+	if err := e.p.Store.Delete(e.ctx, uniqueID); err != nil {
+		e.p.Logf("bgfetch: deleting %s: %v", uniqueID, err)
+	}
+	e.mu.Lock()
+	if f := e.fetches[uniqueID]; f != nil {
+		delete(e.fetches, uniqueID)
+		f.touch()
+	}
+	e.mu.Unlock()
+}

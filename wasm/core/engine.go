@@ -1,0 +1,236 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Config holds the engine's tunables.
+type Config struct {
+	SegmentSize      int           // bytes stored per segment
+	FlushAfter       time.Duration // a partial segment is stored once it is this old
+	ProgressInterval time.Duration // at most one progress update per fetch per interval
+	MaxInFlight      int           // network requests in flight, all fetches together
+	MaxAttempts      int           // tries of a GET request whose connection fails
+	RetryBackoff     time.Duration // first wait before a retry; doubles each time
+}
+
+// DefaultConfig is what the browser build uses.
+func DefaultConfig() Config {
+	return Config{
+		SegmentSize:      4 << 20,
+		FlushAfter:       250 * time.Millisecond,
+		ProgressInterval: 100 * time.Millisecond,
+		MaxInFlight:      6,
+		MaxAttempts:      3,
+		RetryBackoff:     500 * time.Millisecond,
+	}
+}
+
+// Engine owns the active background fetches of one service worker registration.
+type Engine struct {
+	p     Platform
+	cfg   Config
+	ctx   context.Context
+	slots chan struct{} // one token per network request in flight
+
+	mu      sync.Mutex
+	active  map[string]*bgFetch // the active background fetches map, by id
+	fetches map[string]*bgFetch // every fetch whose records are still held, by unique id
+	seq     int64
+}
+
+// bgFetch is a background fetch held in memory.
+type bgFetch struct {
+	doc              *fetchDoc     // guarded by Engine.mu
+	recordsAvailable bool          // guarded by Engine.mu
+	changed          chan struct{} // closed and replaced on every change; guarded by Engine.mu
+	bodies           map[int]any   // request bodies given to fetch(); nil after a restart
+	ctx              context.Context
+	cancel           context.CancelFunc
+	progress         *throttle
+}
+
+// New creates an engine; Start must be called before use.
+func New(p Platform, cfg Config) *Engine {
+	if p.Logf == nil {
+		p.Logf = func(string, ...any) {}
+	}
+	if p.Clock == nil {
+		p.Clock = SystemClock{}
+	}
+	return &Engine{
+		p: p, cfg: cfg, ctx: context.Background(),
+		slots:   make(chan struct{}, cfg.MaxInFlight),
+		active:  map[string]*bgFetch{},
+		fetches: map[string]*bgFetch{},
+	}
+}
+
+func (e *Engine) newFetch(doc *fetchDoc, bodies map[int]any) *bgFetch {
+	f := &bgFetch{doc: doc, recordsAvailable: true, changed: make(chan struct{}), bodies: bodies}
+	f.ctx, f.cancel = context.WithCancel(e.ctx)
+	f.progress = &throttle{e: e, f: f}
+	return f
+}
+
+// touch wakes everyone waiting on a change of f; call with e.mu held.
+func (f *bgFetch) touch() {
+	close(f.changed)
+	f.changed = make(chan struct{})
+}
+
+// snapshotLocked copies what a registration instance shows; call with e.mu held.
+func (f *bgFetch) snapshotLocked() Snapshot {
+	d := f.doc
+	return Snapshot{
+		UniqueID: d.UniqueID, ID: d.ID,
+		UploadTotal: d.UploadTotal, Uploaded: d.Uploaded,
+		DownloadTotal: d.Options.DownloadTotal, Downloaded: d.downloaded(),
+		Result: d.Result, FailureReason: d.FailureReason,
+		RecordsAvailable: f.recordsAvailable,
+	}
+}
+
+func (e *Engine) snapshot(f *bgFetch) Snapshot {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return f.snapshotLocked()
+}
+
+// Start recovers what a previous run of the worker left: it resumes active fetches,
+// dispatches completion events that were decided but not settled, and deletes the rest.
+func (e *Engine) Start(ctx context.Context) error {
+	e.ctx = ctx
+	docs, err := e.p.Store.Load(ctx)
+	if err != nil {
+		return fmt.Errorf("loading stored fetches: %w", err)
+	}
+	var resume, finish []*bgFetch
+	e.mu.Lock()
+	for _, b := range docs {
+		d, err := decodeDoc(b)
+		if err != nil {
+			e.p.Logf("bgfetch: dropping unreadable fetch: %v", err)
+			continue
+		}
+		e.seq = max(e.seq, d.Seq)
+		switch d.Phase {
+		case phaseActive:
+			f := e.newFetch(d, nil)
+			e.active[d.ID], e.fetches[d.UniqueID] = f, f
+			resume = append(resume, f)
+		case phaseDecided:
+			f := e.newFetch(d, nil)
+			e.fetches[d.UniqueID] = f
+			finish = append(finish, f)
+		default:
+			go e.deleteData(d.UniqueID)
+		}
+	}
+	e.mu.Unlock()
+	for _, f := range resume {
+		go e.perform(f)
+	}
+	for _, f := range finish {
+		go e.finish(f)
+	}
+	return nil
+}
+
+// Fetch creates a background fetch and starts it (SPEC §3.1).
+func (e *Engine) Fetch(ctx context.Context, id string, reqs []Request, bodies map[int]any, opts Options) (Snapshot, error) {
+	if err := ValidateID(id); err != nil {
+		return Snapshot{}, err
+	}
+	if err := ValidateRequests(reqs); err != nil {
+		return Snapshot{}, err
+	}
+	doc := &fetchDoc{Version: SchemaVersion, UniqueID: e.p.NewID(), ID: id, Options: opts, Phase: phaseActive}
+	for _, r := range reqs {
+		if r.Method == "" {
+			r.Method = "GET"
+		}
+		doc.UploadTotal += uint64(r.BodySize)
+		doc.Records = append(doc.Records, recordDoc{Request: r, Length: -1})
+	}
+	e.mu.Lock()
+	if _, taken := e.active[id]; taken {
+		e.mu.Unlock()
+		return Snapshot{}, typeError("There already is a registration for the given id.")
+	}
+	e.seq++
+	doc.Seq = e.seq
+	f := e.newFetch(doc, bodies)
+	e.active[id] = f // reserved now, so a racing fetch() with the same id is refused
+	e.mu.Unlock()
+
+	if err := e.p.Store.Create(ctx, doc.UniqueID, doc.encode(), bodies); err != nil {
+		e.mu.Lock()
+		delete(e.active, id)
+		e.mu.Unlock()
+		return Snapshot{}, typeError("Failed to store registration: %v", err)
+	}
+	e.mu.Lock()
+	e.fetches[doc.UniqueID] = f
+	snap := f.snapshotLocked()
+	e.mu.Unlock()
+	go e.perform(f)
+	return snap, nil
+}
+
+// Get returns the active fetch with this id (SPEC §3.5).
+func (e *Engine) Get(id string) (Snapshot, bool, error) {
+	if err := ValidateID(id); err != nil {
+		return Snapshot{}, false, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	f, ok := e.active[id]
+	if !ok || e.fetches[f.doc.UniqueID] != f {
+		return Snapshot{}, false, nil
+	}
+	return f.snapshotLocked(), true, nil
+}
+
+// IDs returns the ids of the active fetches in creation order.
+func (e *Engine) IDs() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	fs := make([]*bgFetch, 0, len(e.active))
+	for _, f := range e.active {
+		if e.fetches[f.doc.UniqueID] == f {
+			fs = append(fs, f)
+		}
+	}
+	sort.Slice(fs, func(i, j int) bool { return fs[i].doc.Seq < fs[j].doc.Seq })
+	ids := make([]string, len(fs))
+	for i, f := range fs {
+		ids[i] = f.doc.ID
+	}
+	return ids
+}
+
+// Active reports how many fetches are still downloading or completing.
+func (e *Engine) Active() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.fetches)
+}
+
+// Abort removes an active fetch and stops its requests (SPEC §3.6).
+func (e *Engine) Abort(uniqueID string) bool {
+	e.mu.Lock()
+	f := e.fetches[uniqueID]
+	if f == nil || e.active[f.doc.ID] != f {
+		e.mu.Unlock()
+		return false
+	}
+	delete(e.active, f.doc.ID)
+	e.mu.Unlock()
+	f.cancel()
+	return true
+}

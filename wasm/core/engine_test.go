@@ -1,0 +1,330 @@
+package core
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestFetchSucceedsAndStoresEveryByteInSegments(t *testing.T) {
+	h := newHarness(t, nil, nil)
+	bodies := map[string][]byte{"https://a/1": pattern(1024, 1), "https://a/2": pattern(300<<10, 2), "https://a/3": pattern(200000, 3)}
+	for u, b := range bodies {
+		h.net.res[u] = &resource{status: 200, body: b, etag: `"e"`}
+	}
+	hold := h.rec.holdEvents() // hold the event open, as a waitUntil would
+	snap, err := h.e.Fetch(context.Background(), "three", []Request{get("https://a/1"), get("https://a/2"), get("https://a/3")}, nil, Options{})
+	require.NoError(t, err)
+	assert.Equal(t, "three", snap.ID)
+	assert.Equal(t, Snapshot{UniqueID: snap.UniqueID, ID: "three", RecordsAvailable: true}, snap)
+	assert.Equal(t, []string{"three"}, h.e.IDs())
+
+	var during []RecordView
+	go func() {
+		require.Eventually(t, func() bool { _, ok, _ := h.e.Get("three"); return !ok }, 5*time.Second, time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
+		during, _ = h.e.MatchAll(snap.UniqueID, nil, QueryOptions{})
+		for i, u := range []string{"https://a/1", "https://a/2", "https://a/3"} {
+			assert.Equal(t, bodies[u], h.store.body(t, snap.UniqueID, i), u)
+		}
+		close(hold)
+	}()
+	final := h.rec.wait(t)
+	assert.Equal(t, ResultSuccess, final.Result)
+	assert.Equal(t, "", final.FailureReason)
+	assert.True(t, final.RecordsAvailable)
+	assert.EqualValues(t, 1024+300<<10+200000, final.Downloaded)
+	require.Len(t, during, 3)
+	assert.Equal(t, 200, during[1].Response.Status)
+	assert.Greater(t, during[1].Segments, 4, "a 300 KiB body is stored in 64 KiB segments")
+
+	// Progress never goes down, the last update before the event carries the result,
+	// and records become unavailable after the event without a new result.
+	require.Eventually(t, func() bool { return h.e.Active() == 0 }, 5*time.Second, time.Millisecond)
+	h.rec.mu.Lock()
+	defer h.rec.mu.Unlock()
+	var last uint64
+	for _, u := range h.rec.updates {
+		assert.GreaterOrEqual(t, u.Downloaded, last)
+		last = u.Downloaded
+	}
+	ev := h.rec.events
+	require.GreaterOrEqual(t, len(ev), 3)
+	assert.Equal(t, []string{"update:success", "event:backgroundfetchsuccess", "update:success"}, ev[len(ev)-3:])
+	assert.False(t, h.rec.updates[len(h.rec.updates)-1].RecordsAvailable)
+	_, err = h.e.MatchAll(snap.UniqueID, nil, QueryOptions{})
+	assert.Equal(t, "InvalidStateError", err.(*Error).Name)
+	assert.Empty(t, h.store.docs, "nothing stored after the event settles")
+	assert.Empty(t, h.store.segs)
+}
+
+func TestBadStatusIsStoredExposedAndFailsWithoutStoppingOthers(t *testing.T) {
+	h := newHarness(t, nil, nil)
+	h.net.res["https://a/missing"] = &resource{status: 404, body: []byte("not here"), etag: `"n"`}
+	h.net.res["https://a/ok"] = &resource{status: 200, body: pattern(100000, 9), etag: `"o"`}
+	hold := h.rec.holdEvents()
+	snap, err := h.e.Fetch(context.Background(), "f", []Request{get("https://a/missing"), get("https://a/ok")}, nil, Options{})
+	require.NoError(t, err)
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		views, err := h.e.MatchAll(snap.UniqueID, &Request{URL: "https://a/missing#frag", Method: "GET"}, QueryOptions{})
+		assert.NoError(t, err)
+		if assert.Len(t, views, 1) {
+			assert.Equal(t, 404, views[0].Response.Status)
+			assert.Equal(t, ReasonBadStatus, views[0].Result)
+		}
+		assert.Equal(t, []byte("not here"), h.store.body(t, snap.UniqueID, 0))
+		assert.Equal(t, pattern(100000, 9), h.store.body(t, snap.UniqueID, 1))
+		close(hold)
+	}()
+	final := h.rec.wait(t)
+	assert.Equal(t, ResultFailure, final.Result)
+	assert.Equal(t, ReasonBadStatus, final.FailureReason)
+	assert.EqualValues(t, 100008, final.Downloaded, "the 404 body is counted")
+	assert.Contains(t, h.rec.eventList(), "event:backgroundfetchfail")
+}
+
+func TestNetworkErrorFailsWithFetchErrorAfterBoundedRetries(t *testing.T) {
+	h := newHarness(t, nil, nil)
+	h.net.res["https://a/ok"] = &resource{status: 200, body: []byte("fine"), etag: `"o"`}
+	_, err := h.e.Fetch(context.Background(), "f", []Request{get("https://a/refused"), get("https://a/ok")}, nil, Options{})
+	require.NoError(t, err)
+	final := h.rec.wait(t)
+	assert.Equal(t, ReasonFetchError, final.FailureReason)
+	assert.EqualValues(t, 4, final.Downloaded)
+	h.net.mu.Lock()
+	defer h.net.mu.Unlock()
+	refused := 0
+	for _, l := range h.net.log {
+		if strings.HasPrefix(l, "GET https://a/refused ") {
+			refused++
+		}
+	}
+	assert.Equal(t, 3, refused, "MaxAttempts tries")
+}
+
+func TestBrokenConnectionResumesWithRangeAndStoresEachByteOnce(t *testing.T) {
+	h := newHarness(t, nil, nil)
+	body := pattern(1<<20, 5)
+	h.net.res["https://a/big"] = &resource{status: 200, body: body, etag: `"big"`, failAfter: 1}
+	hold := h.rec.holdEvents()
+	snap, err := h.e.Fetch(context.Background(), "f", []Request{get("https://a/big")}, nil, Options{})
+	require.NoError(t, err)
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		assert.Equal(t, body, h.store.body(t, snap.UniqueID, 0))
+		close(hold)
+	}()
+	final := h.rec.wait(t)
+	assert.Equal(t, ResultSuccess, final.Result)
+	assert.EqualValues(t, 1<<20, final.Downloaded)
+	h.net.mu.Lock()
+	defer h.net.mu.Unlock()
+	require.Len(t, h.net.log, 2)
+	assert.Equal(t, `GET https://a/big 524288 "big"`, h.net.log[1])
+}
+
+func TestServerIgnoringRangeRestartsFromZero(t *testing.T) {
+	h := newHarness(t, nil, nil)
+	body := pattern(500000, 6)
+	h.net.res["https://a/big"] = &resource{status: 200, body: body, etag: `"big"`, failAfter: 1, noRange: true}
+	hold := h.rec.holdEvents()
+	snap, _ := h.e.Fetch(context.Background(), "f", []Request{get("https://a/big")}, nil, Options{})
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		assert.Equal(t, body, h.store.body(t, snap.UniqueID, 0))
+		close(hold)
+	}()
+	final := h.rec.wait(t)
+	assert.Equal(t, ResultSuccess, final.Result)
+	assert.EqualValues(t, 500000, final.Downloaded, "nothing counted twice")
+}
+
+func TestRestartResumesActiveFetchFromStoredBytes(t *testing.T) {
+	store := newMemStore()
+	net := &fakeNet{res: map[string]*resource{}, chunk: 10000}
+	body := pattern(300000, 7)
+	gate := make(chan struct{})
+	net.res["https://a/big"] = &resource{status: 200, body: body, etag: `"v1"`, gate: gate}
+	ctx, stop := context.WithCancel(context.Background())
+	first := New(Platform{Store: store, Fetcher: net, Notifier: newRecorder(), NewID: func() string { return "u1" }}, testConfig())
+	require.NoError(t, first.Start(ctx))
+	_, err := first.Fetch(ctx, "resume", []Request{get("https://a/big")}, nil, Options{})
+	require.NoError(t, err)
+	for i := 0; i < 7; i++ { // 70000 bytes: one 64 KiB segment stored, the rest in flight
+		gate <- struct{}{}
+	}
+	require.Eventually(t, func() bool { return len(store.body(t, "u1", 0)) == 65536+4464 || len(store.body(t, "u1", 0)) >= 65536 }, 5*time.Second, time.Millisecond)
+	stop() // the worker stops
+	time.Sleep(20 * time.Millisecond)
+
+	net.res["https://a/big"].gate = nil
+	h := newHarness(t, store, net)
+	s, ok, err := h.e.Get("resume")
+	require.NoError(t, err)
+	require.True(t, ok, "the active fetch is back after a restart")
+	assert.GreaterOrEqual(t, s.Downloaded, uint64(65536))
+	hold := h.rec.holdEvents()
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		assert.Equal(t, body, store.body(t, "u1", 0))
+		close(hold)
+	}()
+	final := h.rec.wait(t)
+	assert.Equal(t, ResultSuccess, final.Result)
+	assert.EqualValues(t, 300000, final.Downloaded)
+	net.mu.Lock()
+	defer net.mu.Unlock()
+	assert.Regexp(t, `^GET https://a/big [1-9]\d* "v1"$`, net.log[len(net.log)-1])
+}
+
+func TestDecidedFetchIsDispatchedOnceOnRestart(t *testing.T) {
+	store := newMemStore()
+	doc := &fetchDoc{Version: SchemaVersion, UniqueID: "u9", ID: "done", Phase: phaseDecided,
+		Result: ResultSuccess, Records: []recordDoc{{Request: get("https://a/x"), Result: ResultSuccess, Length: -1}}}
+	store.docs["u9"] = doc.encode()
+	h := newHarness(t, store, nil)
+	s := h.rec.wait(t)
+	assert.Equal(t, "done", s.ID)
+	assert.Equal(t, ResultSuccess, s.Result)
+	require.Eventually(t, func() bool { return h.e.Active() == 0 }, 5*time.Second, time.Millisecond)
+	assert.Empty(t, store.docs)
+	_, ok, _ := h.e.Get("done")
+	assert.False(t, ok)
+	select {
+	case <-h.rec.dispatch:
+		t.Fatal("dispatched twice")
+	case <-time.After(50 * time.Millisecond):
+	}
+}
+
+func TestIDsAreUniqueAmongActiveFetchesEvenWhenRacing(t *testing.T) {
+	h := newHarness(t, nil, nil)
+	gate := make(chan struct{})
+	h.net.res["https://a/slow"] = &resource{status: 200, body: []byte("x"), etag: `"s"`, gate: gate}
+	var wg sync.WaitGroup
+	errs := make(chan error, 5)
+	for i := 0; i < 5; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := h.e.Fetch(context.Background(), "same", []Request{get("https://a/slow")}, nil, Options{})
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	ok := 0
+	for err := range errs {
+		if err == nil {
+			ok++
+		} else {
+			assert.Equal(t, "TypeError", err.(*Error).Name)
+		}
+	}
+	assert.Equal(t, 1, ok)
+	close(gate)
+	h.rec.wait(t)
+	// Once completed, the id can be used again.
+	require.Eventually(t, func() bool { return len(h.e.IDs()) == 0 }, 5*time.Second, time.Millisecond)
+	h.net.res["https://a/slow"].gate = nil
+	_, err := h.e.Fetch(context.Background(), "same", []Request{get("https://a/slow")}, nil, Options{})
+	assert.NoError(t, err)
+}
+
+func TestAbortGivesAbortEventAndAbortedRecords(t *testing.T) {
+	h := newHarness(t, nil, nil)
+	h.net.res["https://a/ok"] = &resource{status: 200, body: []byte("done"), etag: `"o"`}
+	h.net.res["https://a/slow"] = &resource{status: 200, body: pattern(100, 1), etag: `"s"`, gate: make(chan struct{})}
+	snap, err := h.e.Fetch(context.Background(), "ab", []Request{get("https://a/ok"), get("https://a/slow")}, nil, Options{})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		v, _ := h.e.MatchAll(snap.UniqueID, nil, QueryOptions{})
+		return v[0].Result == ResultSuccess
+	}, 5*time.Second, time.Millisecond)
+	assert.True(t, h.e.Abort(snap.UniqueID))
+	assert.False(t, h.e.Abort(snap.UniqueID))
+	assert.Empty(t, h.e.IDs())
+	final := h.rec.wait(t)
+	assert.Equal(t, ReasonAborted, final.FailureReason)
+	assert.Contains(t, h.rec.eventList(), "event:backgroundfetchabort")
+}
+
+func TestValidation(t *testing.T) {
+	h := newHarness(t, nil, nil)
+	cases := map[string][]Request{
+		"empty list":  {},
+		"no-cors":     {{URL: "https://a/x", Mode: "no-cors"}},
+		"scheme":      {{URL: "wss://a/x"}},
+		"data scheme": {{URL: "data:text/plain,hi"}},
+		"bad port":    {{URL: "https://a:587/x"}},
+		"credentials": {{URL: "https://user:pass@a/x"}},
+	}
+	for name, reqs := range cases {
+		_, err := h.e.Fetch(context.Background(), "v", reqs, nil, Options{})
+		if assert.Error(t, err, name) {
+			assert.Equal(t, "TypeError", err.(*Error).Name, name)
+		}
+	}
+	_, err := h.e.Fetch(context.Background(), "", []Request{get("https://a/x")}, nil, Options{})
+	assert.Equal(t, "TypeError", err.(*Error).Name)
+	_, _, err = h.e.Get("")
+	assert.Equal(t, "TypeError", err.(*Error).Name)
+	for _, ok := range []string{"https://a:443/x", "http://127.0.0.1:8080/x", "https://a/x?q#f"} {
+		assert.NoError(t, ValidateRequests([]Request{{URL: ok}}), ok)
+	}
+	assert.Empty(t, h.store.docs, "nothing stored for rejected fetches")
+}
+
+func TestMatchRules(t *testing.T) {
+	rec := func(method, url string) *recordDoc { return &recordDoc{Request: Request{Method: method, URL: url}} }
+	q := &Request{URL: "https://a/f.txt", Method: "GET"}
+	assert.True(t, requestMatches(q, rec("GET", "https://a/f.txt#x"), QueryOptions{}))
+	assert.False(t, requestMatches(q, rec("GET", "https://a/f.txt?id=3"), QueryOptions{}))
+	assert.True(t, requestMatches(q, rec("GET", "https://a/f.txt?id=3"), QueryOptions{IgnoreSearch: true}))
+	assert.False(t, requestMatches(q, rec("PUT", "https://a/f.txt"), QueryOptions{}))
+	assert.True(t, requestMatches(q, rec("PUT", "https://a/f.txt"), QueryOptions{IgnoreMethod: true}))
+	vary := rec("GET", "https://a/f.txt")
+	vary.Request.Headers = [][2]string{{"Accept", "a"}}
+	vary.Response = &Response{Headers: [][2]string{{"Vary", "Accept"}}}
+	assert.False(t, requestMatches(q, vary, QueryOptions{}))
+	assert.True(t, requestMatches(q, vary, QueryOptions{IgnoreVary: true}))
+}
+
+func TestParseContentRange(t *testing.T) {
+	for in, want := range map[string][3]int64{
+		"bytes 0-9/10":      {0, 10, 1},
+		"bytes 5-9/*":       {5, -1, 1},
+		"bytes 100-199/200": {100, 200, 1},
+		"bytes=0-9/10":      {0, 0, 0},
+		"bytes 9-5/10":      {0, 0, 0},
+		"bytes 0-10/10":     {0, 0, 0},
+		"":                  {0, 0, 0},
+	} {
+		first, complete, ok := parseContentRange(in)
+		assert.Equal(t, want[2] == 1, ok, in)
+		if ok {
+			assert.Equal(t, want[0], first, in)
+			assert.Equal(t, want[1], complete, in)
+		}
+	}
+}
+
+func TestDocumentRoundTripAndVersion(t *testing.T) {
+	d := &fetchDoc{Version: SchemaVersion, UniqueID: "u", ID: "i", Records: []recordDoc{{Request: get("https://a/")}}}
+	back, err := decodeDoc(d.encode())
+	require.NoError(t, err)
+	assert.Equal(t, d, back)
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(d.encode(), &m))
+	m["version"] = 99
+	b, _ := json.Marshal(m)
+	_, err = decodeDoc(b)
+	assert.Error(t, err)
+}

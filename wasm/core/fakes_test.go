@@ -1,0 +1,281 @@
+package core
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+type bytesChunk []byte
+
+func (c bytesChunk) Len() int { return len(c) }
+
+// memStore keeps documents and segments in maps, like the IndexedDB schema.
+type memStore struct {
+	mu     sync.Mutex
+	docs   map[string][]byte
+	bodies map[string]any
+	segs   map[string][]byte // "uid/record/gen/seq"
+	puts   int
+}
+
+func newMemStore() *memStore {
+	return &memStore{docs: map[string][]byte{}, bodies: map[string]any{}, segs: map[string][]byte{}}
+}
+
+func (s *memStore) Load(context.Context) ([][]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out [][]byte
+	for _, d := range s.docs {
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+func (s *memStore) Create(_ context.Context, uid string, doc []byte, bodies map[int]any) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.docs[uid] = doc
+	for i, b := range bodies {
+		s.bodies[fmt.Sprintf("%s/%d", uid, i)] = b
+	}
+	return nil
+}
+
+func (s *memStore) Put(_ context.Context, uid string, doc []byte, seg *Segment) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.puts++
+	s.docs[uid] = doc
+	if seg != nil {
+		var b bytes.Buffer
+		for _, c := range seg.Chunks {
+			b.Write(c.(bytesChunk))
+		}
+		s.segs[fmt.Sprintf("%s/%d/%d/%d", uid, seg.Record, seg.Generation, seg.Seq)] = b.Bytes()
+	}
+	return nil
+}
+
+func (s *memStore) Body(_ context.Context, uid string, record int) (any, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.bodies[fmt.Sprintf("%s/%d", uid, record)], nil
+}
+
+func (s *memStore) Delete(_ context.Context, uid string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.docs, uid)
+	for k := range s.segs {
+		if strings.HasPrefix(k, uid+"/") {
+			delete(s.segs, k)
+		}
+	}
+	return nil
+}
+
+// body reassembles what is stored for a record, as a reader of segments would.
+func (s *memStore) body(t *testing.T, uid string, record int) []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var d fetchDoc
+	if err := json.Unmarshal(s.docs[uid], &d); err != nil {
+		t.Fatalf("doc %s: %v", uid, err)
+	}
+	r := d.Records[record]
+	var b bytes.Buffer
+	for seq := 0; seq < r.Segments; seq++ {
+		b.Write(s.segs[fmt.Sprintf("%s/%d/%d/%d", uid, record, r.Generation, seq)])
+	}
+	return b.Bytes()
+}
+
+// resource is one URL of the fake network.
+type resource struct {
+	status    int
+	body      []byte
+	etag      string
+	noRange   bool
+	failAfter int // the first failAfter > 0 requests break after half the remaining body
+	refuse    bool
+	gate      chan struct{} // when set, the body waits on it before each chunk
+}
+
+type fakeNet struct {
+	mu    sync.Mutex
+	res   map[string]*resource
+	log   []string // "GET url range"
+	chunk int
+}
+
+func (n *fakeNet) Fetch(ctx context.Context, req *Request, body any, rangeStart int64, ifRange string) (*Response, Body, error) {
+	n.mu.Lock()
+	r := n.res[req.URL]
+	n.log = append(n.log, fmt.Sprintf("%s %s %d %s", req.Method, req.URL, rangeStart, ifRange))
+	n.mu.Unlock()
+	if r == nil || r.refuse {
+		return nil, nil, errors.New("TypeError: Failed to fetch")
+	}
+	resp := &Response{Status: r.status, StatusText: "x", URL: req.URL, Type: "basic",
+		Headers: [][2]string{{"ETag", r.etag}, {"Content-Type", "application/octet-stream"}}}
+	data := r.body
+	if rangeStart > 0 && !r.noRange && (ifRange == "" || ifRange == r.etag) {
+		resp.Status = 206
+		resp.Headers = append(resp.Headers, [2]string{"Content-Range",
+			fmt.Sprintf("bytes %d-%d/%d", rangeStart, len(r.body)-1, len(r.body))})
+		data = r.body[rangeStart:]
+	} else {
+		resp.Headers = append(resp.Headers, [2]string{"Content-Length", strconv.Itoa(len(r.body))})
+	}
+	limit := len(data)
+	n.mu.Lock()
+	if r.failAfter > 0 {
+		r.failAfter--
+		limit = len(data) / 2
+	}
+	n.mu.Unlock()
+	return resp, &fakeBody{data: data, limit: limit, chunk: n.chunk, gate: r.gate}, nil
+}
+
+type fakeBody struct {
+	data       []byte
+	off, limit int
+	chunk      int
+	gate       chan struct{}
+}
+
+func (b *fakeBody) Next(ctx context.Context) (Chunk, error) {
+	if b.gate != nil {
+		select {
+		case <-b.gate:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	if b.off >= b.limit {
+		if b.limit < len(b.data) {
+			return nil, errors.New("TypeError: network error")
+		}
+		return nil, io.EOF
+	}
+	end := min(b.off+b.chunk, b.limit)
+	c := bytesChunk(b.data[b.off:end])
+	b.off = end
+	return c, nil
+}
+
+func (b *fakeBody) Cancel() {}
+
+// recorder is a Notifier that remembers every update and event in order.
+type recorder struct {
+	mu       sync.Mutex
+	updates  []Snapshot
+	events   []string // "update:<result>" and "event:<name>" interleaved
+	dispatch chan Snapshot
+	hold     chan struct{} // when set, Dispatch waits on it (an event with a pending waitUntil)
+}
+
+func newRecorder() *recorder { return &recorder{dispatch: make(chan Snapshot, 16)} }
+
+func (r *recorder) Update(s Snapshot) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.updates = append(r.updates, s)
+	r.events = append(r.events, "update:"+s.Result)
+}
+
+// holdEvents makes the next events wait until the returned channel is closed.
+func (r *recorder) holdEvents() chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.hold = make(chan struct{})
+	return r.hold
+}
+
+func (r *recorder) eventList() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.events...)
+}
+
+func (r *recorder) Sync(context.Context, string) {}
+
+func (r *recorder) Dispatch(ctx context.Context, event string, s Snapshot) error {
+	r.mu.Lock()
+	r.events = append(r.events, "event:"+event)
+	hold := r.hold
+	r.mu.Unlock()
+	if hold != nil {
+		<-hold
+	}
+	r.dispatch <- s
+	return nil
+}
+
+func (r *recorder) wait(t *testing.T) Snapshot {
+	t.Helper()
+	select {
+	case s := <-r.dispatch:
+		return s
+	case <-time.After(10 * time.Second):
+		t.Fatal("no completion event")
+		return Snapshot{}
+	}
+}
+
+func testConfig() Config {
+	return Config{SegmentSize: 64 << 10, FlushAfter: time.Hour, ProgressInterval: time.Millisecond,
+		MaxInFlight: 3, MaxAttempts: 3, RetryBackoff: time.Millisecond}
+}
+
+type harness struct {
+	e     *Engine
+	store *memStore
+	net   *fakeNet
+	rec   *recorder
+}
+
+func newHarness(t *testing.T, store *memStore, net *fakeNet) *harness {
+	t.Helper()
+	if store == nil {
+		store = newMemStore()
+	}
+	if net == nil {
+		net = &fakeNet{res: map[string]*resource{}, chunk: 10000}
+	}
+	h := &harness{store: store, net: net, rec: newRecorder()}
+	var n int
+	var mu sync.Mutex
+	h.e = New(Platform{Store: store, Fetcher: net, Notifier: h.rec, NewID: func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		n++
+		return fmt.Sprintf("uid-%d-%d", time.Now().UnixNano(), n)
+	}, Logf: t.Logf}, testConfig())
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	if err := h.e.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func pattern(n int, seed byte) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(i*7) ^ seed
+	}
+	return b
+}
+
+func get(url string) Request { return Request{URL: url, Method: "GET", Mode: "cors"} }

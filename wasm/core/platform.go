@@ -1,0 +1,82 @@
+package core
+
+import (
+	"context"
+	"time"
+)
+
+// Chunk is an opaque piece of a response body; its bytes stay on the platform side.
+type Chunk interface{ Len() int }
+
+// Body streams a response body chunk by chunk.
+type Body interface {
+	// Next returns the next chunk, or io.EOF at the end of the body.
+	Next(ctx context.Context) (Chunk, error)
+	// Cancel stops the stream and releases it.
+	Cancel()
+}
+
+// Fetcher performs one network request with the browser's fetch().
+type Fetcher interface {
+	// Fetch sends req (with its stored body, if any), asking for bytes from rangeStart on
+	// when it is non-zero. It returns once the response headers have arrived.
+	Fetch(ctx context.Context, req *Request, body any, rangeStart int64, ifRange string) (*Response, Body, error)
+}
+
+// Segment is a run of body bytes stored as one value.
+type Segment struct {
+	Record     int
+	Generation int
+	Seq        int
+	Chunks     []Chunk
+}
+
+// Store persists fetch documents, request bodies and body segments (IndexedDB in a browser).
+type Store interface {
+	// Load returns every stored fetch document.
+	Load(ctx context.Context) ([][]byte, error)
+	// Create stores a new fetch document and its request bodies (by record index).
+	Create(ctx context.Context, uniqueID string, doc []byte, bodies map[int]any) error
+	// Put replaces a fetch document and, if seg is not nil, stores seg in the same transaction.
+	Put(ctx context.Context, uniqueID string, doc []byte, seg *Segment) error
+	// Body returns the stored request body of a record.
+	Body(ctx context.Context, uniqueID string, record int) (any, error)
+	// Delete removes a fetch document with all its bodies and segments.
+	Delete(ctx context.Context, uniqueID string) error
+}
+
+// Notifier reaches the BackgroundFetchRegistration instances and the service worker's events.
+type Notifier interface {
+	// Update sends a snapshot to every instance of the fetch, in pages and in the worker.
+	Update(s Snapshot)
+	// Sync waits, within a bounded time, until pages have applied the updates sent so far.
+	Sync(ctx context.Context, uniqueID string)
+	// Dispatch fires a completion event and returns once it is no longer active.
+	Dispatch(ctx context.Context, event string, s Snapshot) error
+}
+
+// Clock is time, replaceable in tests.
+type Clock interface {
+	Now() time.Time
+	AfterFunc(d time.Duration, f func()) (stop func() bool)
+}
+
+// Platform bundles what the engine needs from its host.
+type Platform struct {
+	Store    Store
+	Fetcher  Fetcher
+	Notifier Notifier
+	Clock    Clock
+	// NewID returns a fresh unique id for a fetch.
+	NewID func() string
+	// Logf reports problems that have no caller to return them to.
+	Logf func(format string, args ...any)
+}
+
+// SystemClock is the real clock.
+type SystemClock struct{}
+
+func (SystemClock) Now() time.Time { return time.Now() }
+func (SystemClock) AfterFunc(d time.Duration, f func()) func() bool {
+	return time.AfterFunc(d, f).Stop
+}

@@ -1,0 +1,326 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// errRetry marks an attempt that failed in a way a later attempt may fix.
+var errRetry = errors.New("retry")
+
+// completeRecord fetches one record until it settles and returns its result (SPEC §3.3).
+func (e *Engine) completeRecord(f *bgFetch, i int) (result string) {
+	defer func() {
+		if r := recover(); r != nil {
+			e.p.Logf("bgfetch: record %d of %q: %v", i, f.doc.ID, r)
+			result = ReasonFetchError
+		}
+		if e.ctx.Err() == nil { // a stopping engine leaves the record to resume on the next start
+			e.setRecordResult(f, i, result)
+		}
+	}()
+	backoff := e.cfg.RetryBackoff
+	for failures := 0; ; {
+		result, err := e.attempt(f, i)
+		if f.ctx.Err() != nil {
+			return ReasonAborted
+		}
+		if err == nil {
+			if result != "" {
+				return result
+			}
+			continue // a partial response ended early: ask for the rest
+		}
+		failures++
+		if !errors.Is(err, errRetry) || failures >= e.cfg.MaxAttempts {
+			return ReasonFetchError
+		}
+		if !sleep(f.ctx, backoff) {
+			return ReasonAborted
+		}
+		backoff *= 2
+	}
+}
+
+func (e *Engine) setRecordResult(f *bgFetch, i int, result string) {
+	e.mu.Lock()
+	f.doc.Records[i].Result = result
+	doc := f.doc.clone()
+	f.touch()
+	e.mu.Unlock()
+	if err := e.p.Store.Put(e.ctx, doc.UniqueID, doc.encode(), nil); err != nil {
+		e.p.Logf("bgfetch: storing record %d of %q: %v", i, doc.ID, err)
+	}
+}
+
+// attempt makes one request for record i. It returns the record's result, or "" with a nil
+// error when the body is still incomplete, or an error (wrapping errRetry if retryable).
+func (e *Engine) attempt(f *bgFetch, i int) (string, error) {
+	select {
+	case e.slots <- struct{}{}:
+	case <-f.ctx.Done():
+		return "", f.ctx.Err()
+	}
+	defer func() { <-e.slots }()
+
+	e.mu.Lock()
+	rec := f.doc.Records[i]
+	e.mu.Unlock()
+	retryable := rec.Request.Method == "GET"
+	body, err := e.requestBody(f, i, &rec)
+	if err != nil {
+		return "", err
+	}
+	rangeStart, ifRange := int64(0), ""
+	if rec.Stored > 0 && canResume(&rec) {
+		rangeStart, ifRange = rec.Stored, validator(rec.Response)
+	}
+	resp, stream, err := e.p.Fetcher.Fetch(f.ctx, &rec.Request, body, rangeStart, ifRange)
+	if err != nil {
+		return "", retryIf(retryable, err)
+	}
+	defer stream.Cancel()
+	switch {
+	case rangeStart > 0 && resp.Status == 206:
+		length, ok := partialValid(&rec, resp, rangeStart)
+		if !ok {
+			e.restartBody(f, i) // the next attempt asks for the whole body
+			return "", nil
+		}
+		e.mu.Lock()
+		f.doc.Records[i].Length = length
+		e.mu.Unlock()
+	default:
+		e.startBody(f, i, resp)
+	}
+	if err := e.storeBody(f, i, stream); err != nil {
+		return "", retryIf(retryable, err)
+	}
+	e.mu.Lock()
+	rec = f.doc.Records[i]
+	e.mu.Unlock()
+	if rec.Length >= 0 && rec.Stored < rec.Length {
+		if resp.Status == 206 {
+			return "", nil
+		}
+		return "", retryIf(retryable, io.ErrUnexpectedEOF)
+	}
+	if rec.Response.OK() {
+		return ResultSuccess, nil
+	}
+	return ReasonBadStatus, nil
+}
+
+func retryIf(retryable bool, err error) error {
+	if retryable {
+		return errors.Join(errRetry, err)
+	}
+	return err
+}
+
+func (e *Engine) requestBody(f *bgFetch, i int, rec *recordDoc) (any, error) {
+	if !rec.Request.HasBody {
+		return nil, nil
+	}
+	if b, ok := f.bodies[i]; ok {
+		return b, nil
+	}
+	return e.p.Store.Body(f.ctx, f.doc.UniqueID, i)
+}
+
+// restartBody discards the bytes stored for record i.
+func (e *Engine) restartBody(f *bgFetch, i int) {
+	e.mu.Lock()
+	resetBodyLocked(&f.doc.Records[i])
+	doc := f.doc.clone()
+	f.touch()
+	e.mu.Unlock()
+	if err := e.p.Store.Put(f.ctx, doc.UniqueID, doc.encode(), nil); err != nil {
+		e.p.Logf("bgfetch: restarting record %d: %v", i, err)
+	}
+	f.progress.kick()
+}
+
+func resetBodyLocked(r *recordDoc) {
+	if r.Stored > 0 || r.Segments > 0 {
+		r.Generation++ // old segments are never read again and go with the fetch
+		r.Stored, r.Segments = 0, 0
+	}
+}
+
+// startBody records a fresh response for record i; bytes stored before are discarded.
+func (e *Engine) startBody(f *bgFetch, i int, resp *Response) {
+	e.mu.Lock()
+	r := &f.doc.Records[i]
+	resetBodyLocked(r)
+	r.Response = exposed(resp)
+	r.Length = -1
+	if resp.Status != 206 && resp.Header("Content-Encoding") == "" {
+		if n, err := strconv.ParseInt(resp.Header("Content-Length"), 10, 64); err == nil {
+			r.Length = n
+		}
+	}
+	doc := f.doc.clone()
+	f.touch()
+	e.mu.Unlock()
+	if err := e.p.Store.Put(f.ctx, doc.UniqueID, doc.encode(), nil); err != nil {
+		e.p.Logf("bgfetch: storing the response of record %d: %v", i, err)
+	}
+	f.progress.kick()
+}
+
+// storeBody streams the body into segments of SegmentSize bytes, or less once FlushAfter has passed.
+func (e *Engine) storeBody(f *bgFetch, i int, stream Body) error {
+	var (
+		chunks []Chunk
+		size   int
+		since  time.Time
+	)
+	flush := func() error {
+		if size == 0 {
+			return nil
+		}
+		err := e.storeSegment(f, i, chunks, size)
+		chunks, size = nil, 0
+		return err
+	}
+	for {
+		c, err := stream.Next(f.ctx)
+		if err == io.EOF {
+			return flush()
+		}
+		if err != nil {
+			if ferr := flush(); ferr != nil {
+				return ferr
+			}
+			return err
+		}
+		if c.Len() == 0 {
+			continue
+		}
+		if size == 0 {
+			since = e.p.Clock.Now()
+		}
+		chunks = append(chunks, c)
+		size += c.Len()
+		if size >= e.cfg.SegmentSize || e.p.Clock.Now().Sub(since) >= e.cfg.FlushAfter {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// storeSegment writes one segment with the document that counts it, then applies it in memory,
+// so a stored document never counts a segment that is not stored.
+func (e *Engine) storeSegment(f *bgFetch, i int, chunks []Chunk, size int) error {
+	e.mu.Lock()
+	doc := f.doc.clone()
+	r := &doc.Records[i]
+	seg := &Segment{Record: i, Generation: r.Generation, Seq: r.Segments, Chunks: chunks}
+	r.Segments++
+	r.Stored += int64(size)
+	e.mu.Unlock()
+	if err := e.p.Store.Put(f.ctx, doc.UniqueID, doc.encode(), seg); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	f.doc.Records[i].Segments++
+	f.doc.Records[i].Stored += int64(size)
+	f.touch()
+	e.mu.Unlock()
+	f.progress.kick()
+	return nil
+}
+
+// exposed is the response as records expose it: without Content-Length and Content-Range.
+func exposed(resp *Response) *Response {
+	c := *resp
+	c.Headers = nil
+	for _, h := range resp.Headers {
+		if equalFold(h[0], "Content-Length") || equalFold(h[0], "Content-Range") {
+			continue
+		}
+		c.Headers = append(c.Headers, h)
+	}
+	return &c
+}
+
+// canResume reports whether a Range request can safely continue the stored bytes.
+func canResume(r *recordDoc) bool {
+	return r.Request.Method == "GET" && r.Response != nil &&
+		r.Response.Header("Content-Encoding") == "" && validator(r.Response) != ""
+}
+
+// validator is the If-Range value for a stored response: a strong ETag, else Last-Modified.
+func validator(r *Response) string {
+	if et := r.Header("ETag"); et != "" && !strings.HasPrefix(et, "W/") {
+		return et
+	}
+	return r.Header("Last-Modified")
+}
+
+// partialValid checks a 206 against what is stored (SPEC §3.10) and returns the complete length.
+func partialValid(r *recordDoc, resp *Response, rangeStart int64) (int64, bool) {
+	first, length, ok := parseContentRange(resp.Header("Content-Range"))
+	if !ok || first != rangeStart {
+		return 0, false
+	}
+	if r.Length >= 0 && length >= 0 && length != r.Length {
+		return 0, false
+	}
+	for _, name := range []string{"ETag", "Last-Modified"} {
+		if old := r.Response.Header(name); old != "" && resp.Header(name) != "" && resp.Header(name) != old {
+			return 0, false
+		}
+	}
+	if length < 0 {
+		length = r.Length
+	}
+	return length, true
+}
+
+// parseContentRange parses "bytes first-last/complete" (complete may be "*" → -1).
+func parseContentRange(v string) (first, complete int64, ok bool) {
+	rest, found := strings.CutPrefix(strings.TrimSpace(v), "bytes ")
+	if !found {
+		return 0, 0, false
+	}
+	span, total, found := strings.Cut(rest, "/")
+	if !found {
+		return 0, 0, false
+	}
+	a, b, found := strings.Cut(span, "-")
+	if !found {
+		return 0, 0, false
+	}
+	first, err1 := strconv.ParseInt(a, 10, 64)
+	last, err2 := strconv.ParseInt(b, 10, 64)
+	if err1 != nil || err2 != nil || first < 0 || last < first {
+		return 0, 0, false
+	}
+	if total == "*" {
+		return first, -1, true
+	}
+	complete, err := strconv.ParseInt(total, 10, 64)
+	if err != nil || complete <= last {
+		return 0, 0, false
+	}
+	return first, complete, true
+}
+
+// sleep waits d unless ctx ends first.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
