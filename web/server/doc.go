@@ -1,0 +1,13 @@
+// Package server is the HTTP server that the polyfill's browser tests and demo run against.
+//
+// Routes:
+//
+//	GET|HEAD /files/<size>[.ext]  deterministic bytes (size: digits + optional k/m/g), Range/If-Range aware;
+//	                              query: v (version, default 1), rate, ignore-range, drop, stall, status
+//	GET /status/<code>            that status with "status <code>\n" repeated to 1 KiB
+//	GET /sha256/<rest>            hex SHA-256 of the full 200 body of /<rest> (files and status only)
+//	GET /log, POST /log/reset     the /files/ request log as JSON, and clearing it
+//	anything else                 static files from the configured mounts
+//
+// drop and stall fire only on the first GET of an exact path+query, so a retry succeeds.
+package server

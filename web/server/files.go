@@ -1,0 +1,135 @@
+package server
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// maxFileSize bounds /files/ sizes so size arithmetic can never overflow.
+const maxFileSize = 1 << 40
+
+// serveFile answers /files/<size>[.ext] with deterministic content, ranges and faults.
+func (s *Server) serveFile(w http.ResponseWriter, r *http.Request) {
+	w = s.startEntry(w, r)
+	setCORS(w.Header())
+	if r.Method == http.MethodOptions {
+		// Preflight for cross-origin fetches that send If-Range.
+		w.Header().Set("Access-Control-Allow-Methods", "GET, HEAD")
+		w.Header().Set("Access-Control-Allow-Headers", "Range, If-Range")
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	if !allowMethods(w, r, http.MethodGet, http.MethodHead, http.MethodOptions) {
+		return
+	}
+	size, ok := parseSize(strings.TrimPrefix(r.URL.Path, "/files/"))
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	f, err := parseFaults(r.URL.Query())
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	c := FileContent(r.URL.Path, r.URL.Query().Get("v"), size)
+
+	h := w.Header()
+	h.Set("Content-Type", "application/octet-stream")
+	h.Set("ETag", c.ETag())
+	h.Set("Last-Modified", c.LastModified().Format(http.TimeFormat))
+	h.Set("Cache-Control", "no-store")
+
+	status, start, end := http.StatusOK, int64(0), size
+	switch {
+	case f.status != 0:
+		status = f.status
+		if !bodyAllowed(status) {
+			w.WriteHeader(status)
+			return
+		}
+	default:
+		h.Set("Accept-Ranges", "bytes")
+		if r.Method != http.MethodGet || f.ignoreRange {
+			break // RFC 9110 defines range handling for GET only
+		}
+		header := r.Header.Get("Range")
+		if header == "" || !ifRangeAllows(r.Header.Get("If-Range"), c) {
+			break
+		}
+		a, b, kind := parseRange(header, size)
+		switch kind {
+		case rangeSingle:
+			status, start, end = http.StatusPartialContent, a, b
+			h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", a, b-1, size))
+		case rangeUnsatisfiable:
+			h.Set("Content-Range", fmt.Sprintf("bytes */%d", size))
+			h.Set("Content-Length", "0")
+			w.WriteHeader(http.StatusRequestedRangeNotSatisfiable)
+			return
+		}
+	}
+	h.Set("Content-Length", strconv.FormatInt(end-start, 10))
+	w.WriteHeader(status)
+	if r.Method == http.MethodHead {
+		return
+	}
+	s.writeBody(w, r, c, start, end, f)
+}
+
+// writeBody streams content[start:end) through the rate, drop and stall faults.
+func (s *Server) writeBody(w http.ResponseWriter, r *http.Request, c *Content, start, end int64, f faults) {
+	rc := http.NewResponseController(w)
+	var out io.Writer = w
+	if f.rate > 0 {
+		out = newThrottle(r.Context(), w, rc.Flush, f.rate)
+	}
+	cut, drop, faulted := s.cutOffset(r, f)
+	if !faulted || cut >= end {
+		_, _ = c.writeRange(out, start, end) // an error means the client went away
+		return
+	}
+	if _, err := c.writeRange(out, start, max(cut, start)); err != nil {
+		return
+	}
+	_ = rc.Flush() // the client must receive everything before the cut
+	if drop {
+		panic(http.ErrAbortHandler) // net/http closes the connection without logging
+	}
+	<-r.Context().Done()
+}
+
+// parseSize parses "<digits>[k|m|g][.ext]" into a byte count (k/m/g are binary units).
+func parseSize(name string) (int64, bool) {
+	if strings.Contains(name, "/") {
+		return 0, false
+	}
+	name, _, _ = strings.Cut(name, ".")
+	shift := 0
+	if name != "" {
+		switch name[len(name)-1] {
+		case 'k', 'K':
+			shift = 10
+		case 'm', 'M':
+			shift = 20
+		case 'g', 'G':
+			shift = 30
+		}
+		if shift != 0 {
+			name = name[:len(name)-1]
+		}
+	}
+	n, ok := parseDigits(name)
+	if !ok || n > maxFileSize>>shift {
+		return 0, false
+	}
+	return n << shift, true
+}
+
+// bodyAllowed reports whether HTTP permits a body with this status.
+func bodyAllowed(status int) bool {
+	return status != http.StatusNoContent && status != http.StatusNotModified
+}
