@@ -1,0 +1,210 @@
+//go:build js && wasm
+
+package bridge
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"strconv"
+
+	"github.com/bgfetch/bgfetch/wasm/core"
+	"github.com/hack-pad/safejs"
+)
+
+// Fetcher is core.Fetcher over the browser's fetch(); body bytes stay in JS.
+type Fetcher struct {
+	fetch, abortController, object, json, arrayFrom safejs.Value
+}
+
+// NewFetcher looks up the JS functions it uses once.
+func NewFetcher() *Fetcher {
+	array := safejs.MustGetGlobal("Array")
+	from, _ := array.Get("from")
+	fetch, _ := safejs.MustGetGlobal("fetch").Call("bind", safejs.Global())
+	return &Fetcher{
+		fetch:           fetch,
+		abortController: safejs.MustGetGlobal("AbortController"),
+		object:          safejs.MustGetGlobal("Object"),
+		json:            safejs.MustGetGlobal("JSON"),
+		arrayFrom:       from,
+	}
+}
+
+// Fetch implements core.Fetcher.
+func (f *Fetcher) Fetch(ctx context.Context, req *core.Request, body any, rangeStart int64, ifRange string) (*core.Response, core.Body, error) {
+	ctrl, err := f.abortController.New()
+	if err != nil {
+		return nil, nil, err
+	}
+	signal, _ := ctrl.Get("signal")
+	init := f.requestInit(req, body, rangeStart, ifRange, signal)
+	done := make(chan struct{})
+	go func() { // the request is cancelled with the context, until the body is done
+		select {
+		case <-ctx.Done():
+			_, _ = ctrl.Call("abort")
+		case <-done:
+		}
+	}()
+	p, err := f.fetch.Invoke(req.URL, init)
+	if err != nil {
+		close(done)
+		return nil, nil, err
+	}
+	res, err := Await(ctx, p)
+	if err != nil {
+		close(done)
+		return nil, nil, err
+	}
+	resp, err := f.response(res)
+	if err != nil {
+		close(done)
+		return nil, nil, err
+	}
+	b := &body_{ctrl: ctrl, done: done}
+	if stream, _ := res.Get("body"); truthy(stream) {
+		b.reader, err = stream.Call("getReader")
+		if err != nil {
+			close(done)
+			return nil, nil, err
+		}
+	}
+	return resp, b, nil
+}
+
+// requestInit builds the RequestInit; it stays a Go map because safejs converts nested
+// values (the signal, the body) only for call arguments, not in ValueOf.
+func (f *Fetcher) requestInit(req *core.Request, body any, rangeStart int64, ifRange string, signal safejs.Value) map[string]any {
+	headers := make([]any, 0, len(req.Headers)+2)
+	for _, h := range req.Headers {
+		headers = append(headers, []any{h[0], h[1]})
+	}
+	cache, integrity := req.Cache, req.Integrity
+	if rangeStart > 0 {
+		headers = append(headers, []any{"Range", "bytes=" + strconv.FormatInt(rangeStart, 10) + "-"})
+		if ifRange != "" {
+			headers = append(headers, []any{"If-Range", ifRange})
+		}
+		cache, integrity = "no-store", "" // a partial body can neither be cached nor checked whole
+	}
+	init := map[string]any{
+		"method":      req.Method,
+		"headers":     headers,
+		"credentials": req.Credentials,
+		"redirect":    req.Redirect,
+		"signal":      signal,
+	}
+	if req.Mode == "cors" || req.Mode == "same-origin" {
+		init["mode"] = req.Mode
+	}
+	if cache != "" && cache != "only-if-cached" {
+		init["cache"] = cache
+	}
+	if integrity != "" {
+		init["integrity"] = integrity
+	}
+	if req.ReferrerPolicy != "" {
+		init["referrerPolicy"] = req.ReferrerPolicy
+	}
+	for k, v := range init {
+		if s, ok := v.(string); ok && s == "" {
+			delete(init, k)
+		}
+	}
+	if body != nil {
+		init["body"] = body
+	}
+	return init
+}
+
+func (f *Fetcher) response(res safejs.Value) (*core.Response, error) {
+	r := &core.Response{}
+	var err error
+	num := func(name string) int {
+		v, e := res.Get(name)
+		if e != nil {
+			err = e
+			return 0
+		}
+		n, _ := v.Int()
+		return n
+	}
+	str := func(name string) string {
+		s, e := stringProp(res, name)
+		if e != nil {
+			err = e
+		}
+		return s
+	}
+	r.Status = num("status")
+	r.StatusText, r.URL, r.Type = str("statusText"), str("url"), str("type")
+	redirected, _ := res.Get("redirected")
+	r.Redirected, _ = redirected.Bool()
+	hs, _ := res.Get("headers")
+	pairs, _ := f.arrayFrom.Invoke(hs)
+	text, e := f.json.Call("stringify", pairs)
+	if e != nil {
+		return nil, e
+	}
+	s, _ := text.String()
+	if e := json.Unmarshal([]byte(s), &r.Headers); e != nil {
+		return nil, e
+	}
+	return r, err
+}
+
+// body_ reads a ReadableStream chunk by chunk; each chunk stays a JS Uint8Array.
+type body_ struct {
+	reader safejs.Value
+	ctrl   safejs.Value
+	done   chan struct{}
+	closed bool
+}
+
+// Chunk is a JS Uint8Array held by Go.
+type Chunk struct {
+	Value safejs.Value
+	N     int
+}
+
+// Len implements core.Chunk.
+func (c Chunk) Len() int { return c.N }
+
+func (b *body_) Next(ctx context.Context) (core.Chunk, error) {
+	if b.reader.IsUndefined() || b.reader.IsNull() {
+		return nil, io.EOF
+	}
+	p, err := b.reader.Call("read")
+	if err != nil {
+		return nil, err
+	}
+	res, err := Await(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	d, _ := res.Get("done")
+	if done, _ := d.Bool(); done {
+		return nil, io.EOF
+	}
+	v, _ := res.Get("value")
+	n, _ := v.Get("byteLength")
+	size, _ := n.Int()
+	return Chunk{Value: v, N: size}, nil
+}
+
+func (b *body_) Cancel() {
+	if b.closed {
+		return
+	}
+	b.closed = true
+	close(b.done)
+	if !b.reader.IsUndefined() && !b.reader.IsNull() {
+		_, _ = b.reader.Call("cancel")
+	}
+}
+
+func truthy(v safejs.Value) bool {
+	t, _ := v.Truthy()
+	return t
+}

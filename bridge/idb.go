@@ -1,0 +1,224 @@
+//go:build js && wasm
+
+package bridge
+
+import (
+	"context"
+	"errors"
+
+	"github.com/bgfetch/bgfetch/wasm/core"
+	"github.com/hack-pad/safejs"
+)
+
+// Object store names of the database; js/ reads "segments" by the same name.
+const (
+	storeFetches  = "fetches"  // uniqueId → fetch document (JSON text)
+	storeBodies   = "bodies"   // [uniqueId, record] → request body
+	storeSegments = "segments" // [uniqueId, record, generation, seq] → Uint8Array
+	dbVersion     = 1
+)
+
+// Store is core.Store over IndexedDB. Every method is one transaction, built without
+// blocking so the transaction cannot auto-commit half way.
+type Store struct {
+	db                 safejs.Value
+	keyRange, uint8Arr safejs.Value
+}
+
+// OpenStore opens (creating if needed) the database named name.
+func OpenStore(ctx context.Context, name string) (*Store, error) {
+	idb := safejs.MustGetGlobal("indexedDB")
+	req, err := idb.Call("open", name, dbVersion)
+	if err != nil {
+		return nil, err
+	}
+	upgrade, err := safejs.FuncOf(func(_ safejs.Value, _ []safejs.Value) any {
+		db, _ := req.Get("result")
+		for _, s := range []string{storeFetches, storeBodies, storeSegments} {
+			_, _ = db.Call("createObjectStore", s)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer upgrade.Release()
+	_ = req.Set("onupgradeneeded", upgrade.Value())
+	if err := waitRequest(ctx, req); err != nil {
+		return nil, err
+	}
+	db, _ := req.Get("result")
+	return &Store{db: db, keyRange: safejs.MustGetGlobal("IDBKeyRange"), uint8Arr: safejs.MustGetGlobal("Uint8Array")}, nil
+}
+
+// waitRequest waits for an IDBRequest or IDBTransaction to finish.
+func waitRequest(ctx context.Context, target safejs.Value) error {
+	ch := make(chan error, 1)
+	ok, _ := safejs.FuncOf(func(_ safejs.Value, _ []safejs.Value) any { ch <- nil; return nil })
+	fail, _ := safejs.FuncOf(func(_ safejs.Value, _ []safejs.Value) any {
+		e, _ := target.Get("error")
+		if e.IsNull() || e.IsUndefined() {
+			ch <- errors.New("AbortError: transaction aborted")
+		} else {
+			ch <- errorOf(e)
+		}
+		return nil
+	})
+	defer ok.Release()
+	defer fail.Release()
+	if _, isTx := target.Get("objectStoreNames"); isTx == nil && !isUndefined(target, "objectStoreNames") {
+		_ = target.Set("oncomplete", ok.Value())
+		_ = target.Set("onabort", fail.Value())
+	} else {
+		_ = target.Set("onsuccess", ok.Value())
+	}
+	_ = target.Set("onerror", fail.Value())
+	select {
+	case err := <-ch:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func isUndefined(v safejs.Value, prop string) bool {
+	p, err := v.Get(prop)
+	return err != nil || p.IsUndefined()
+}
+
+// tx runs fill inside a new transaction and waits for it to commit.
+func (s *Store) tx(ctx context.Context, mode string, fill func(stores map[string]safejs.Value) error, names ...string) error {
+	list := make([]any, len(names))
+	for i, n := range names {
+		list[i] = n
+	}
+	t, err := s.db.Call("transaction", list, mode)
+	if err != nil {
+		return err
+	}
+	stores := map[string]safejs.Value{}
+	for _, n := range names {
+		stores[n], _ = t.Call("objectStore", n)
+	}
+	if err := fill(stores); err != nil {
+		_, _ = t.Call("abort")
+		return err
+	}
+	return waitRequest(ctx, t)
+}
+
+// Load implements core.Store.
+func (s *Store) Load(ctx context.Context) ([][]byte, error) {
+	var req safejs.Value
+	err := s.tx(ctx, "readonly", func(st map[string]safejs.Value) (err error) {
+		req, err = st[storeFetches].Call("getAll")
+		return err
+	}, storeFetches)
+	if err != nil {
+		return nil, err
+	}
+	res, _ := req.Get("result")
+	n, _ := res.Length()
+	docs := make([][]byte, 0, n)
+	for i := 0; i < n; i++ {
+		v, _ := res.Index(i)
+		text, _ := v.String()
+		docs = append(docs, []byte(text))
+	}
+	return docs, nil
+}
+
+// Create implements core.Store.
+func (s *Store) Create(ctx context.Context, uniqueID string, doc []byte, bodies map[int]any) error {
+	return s.tx(ctx, "readwrite", func(st map[string]safejs.Value) error {
+		if _, err := st[storeFetches].Call("put", string(doc), uniqueID); err != nil {
+			return err
+		}
+		for i, b := range bodies {
+			if _, err := st[storeBodies].Call("put", b, []any{uniqueID, i}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, storeFetches, storeBodies)
+}
+
+// Put implements core.Store: the segment's chunks are joined into one Uint8Array in JS.
+func (s *Store) Put(ctx context.Context, uniqueID string, doc []byte, seg *core.Segment) error {
+	names := []string{storeFetches}
+	var value safejs.Value
+	if seg != nil {
+		names = append(names, storeSegments)
+		var err error
+		if value, err = s.join(seg.Chunks); err != nil {
+			return err
+		}
+	}
+	return s.tx(ctx, "readwrite", func(st map[string]safejs.Value) error {
+		if _, err := st[storeFetches].Call("put", string(doc), uniqueID); err != nil {
+			return err
+		}
+		if seg != nil {
+			key := []any{uniqueID, seg.Record, seg.Generation, seg.Seq}
+			if _, err := st[storeSegments].Call("put", value, key); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, names...)
+}
+
+func (s *Store) join(chunks []core.Chunk) (safejs.Value, error) {
+	if len(chunks) == 1 {
+		return chunks[0].(Chunk).Value, nil
+	}
+	total := 0
+	for _, c := range chunks {
+		total += c.Len()
+	}
+	out, err := s.uint8Arr.New(total)
+	if err != nil {
+		return safejs.Undefined(), err
+	}
+	off := 0
+	for _, c := range chunks {
+		if _, err := out.Call("set", c.(Chunk).Value, off); err != nil {
+			return safejs.Undefined(), err
+		}
+		off += c.Len()
+	}
+	return out, nil
+}
+
+// Body implements core.Store.
+func (s *Store) Body(ctx context.Context, uniqueID string, record int) (any, error) {
+	var req safejs.Value
+	err := s.tx(ctx, "readonly", func(st map[string]safejs.Value) (err error) {
+		req, err = st[storeBodies].Call("get", []any{uniqueID, record})
+		return err
+	}, storeBodies)
+	if err != nil {
+		return nil, err
+	}
+	v, _ := req.Get("result")
+	return v, nil
+}
+
+// Delete implements core.Store.
+func (s *Store) Delete(ctx context.Context, uniqueID string) error {
+	// [id] < [id, anything] < [id, []]: arrays sort after numbers, so this spans every key of the fetch.
+	span, err := s.keyRange.Call("bound", []any{uniqueID}, []any{uniqueID, []any{}})
+	if err != nil {
+		return err
+	}
+	return s.tx(ctx, "readwrite", func(st map[string]safejs.Value) error {
+		if _, err := st[storeFetches].Call("delete", uniqueID); err != nil {
+			return err
+		}
+		if _, err := st[storeBodies].Call("delete", span); err != nil {
+			return err
+		}
+		_, err := st[storeSegments].Call("delete", span)
+		return err
+	}, storeFetches, storeBodies, storeSegments)
+}

@@ -1,0 +1,121 @@
+//go:build js && wasm
+
+package bridge
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"time"
+
+	"github.com/bgfetch/bgfetch/wasm/core"
+	"github.com/hack-pad/safejs"
+)
+
+// syncTimeout bounds how long a completion waits for pages to apply the final update.
+const syncTimeout = 500 * time.Millisecond
+
+// Notifier is core.Notifier: pages hear a BroadcastChannel, the worker's own instances and
+// events go through the shim's host object.
+type Notifier struct {
+	host, channel, json, clients safejs.Value
+
+	mu   sync.Mutex
+	acks map[string]int
+	wake chan struct{}
+}
+
+// NewNotifier opens the registration's channel; pages acknowledge final updates on it.
+func NewNotifier(host safejs.Value, channelName string) (*Notifier, error) {
+	ch, err := safejs.MustGetGlobal("BroadcastChannel").New(channelName)
+	if err != nil {
+		return nil, err
+	}
+	n := &Notifier{host: host, channel: ch, json: safejs.MustGetGlobal("JSON"),
+		acks: map[string]int{}, wake: make(chan struct{})}
+	n.clients, _ = safejs.Global().Get("clients")
+	onMessage, err := safejs.FuncOf(func(_ safejs.Value, args []safejs.Value) any {
+		data, _ := arg(args, 0).Get("data")
+		if kind, _ := stringProp(data, "bgfetch"); kind == "ack" {
+			id, _ := stringProp(data, "uniqueId")
+			n.mu.Lock()
+			n.acks[id]++
+			close(n.wake)
+			n.wake = make(chan struct{})
+			n.mu.Unlock()
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	_ = ch.Set("onmessage", onMessage.Value()) // lives as long as the instance
+	return n, nil
+}
+
+func (n *Notifier) value(v any) safejs.Value {
+	b, _ := json.Marshal(v)
+	out, _ := n.json.Call("parse", string(b))
+	return out
+}
+
+// Update implements core.Notifier.
+func (n *Notifier) Update(s core.Snapshot) {
+	v := n.value(s)
+	_, _ = n.host.Call("update", v)
+	msg := n.value(map[string]any{"bgfetch": "update", "snapshot": s})
+	_, _ = n.channel.Call("postMessage", msg)
+}
+
+// Sync implements core.Notifier: it waits for an ack of the final update from every
+// window of the origin that runs the shim, or for syncTimeout.
+func (n *Notifier) Sync(ctx context.Context, uniqueID string) {
+	ctx, cancel := context.WithTimeout(ctx, syncTimeout)
+	defer cancel()
+	defer func() {
+		n.mu.Lock()
+		delete(n.acks, uniqueID)
+		n.mu.Unlock()
+	}()
+	windows := n.windowCount(ctx)
+	for {
+		n.mu.Lock()
+		got, wake := n.acks[uniqueID], n.wake
+		n.mu.Unlock()
+		if got >= windows {
+			return
+		}
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+func (n *Notifier) windowCount(ctx context.Context) int {
+	if n.clients.IsUndefined() {
+		return 0
+	}
+	opts := n.value(map[string]any{"type": "window", "includeUncontrolled": true})
+	p, err := n.clients.Call("matchAll", opts)
+	if err != nil {
+		return 0
+	}
+	list, err := Await(ctx, p)
+	if err != nil {
+		return 0
+	}
+	c, _ := list.Length()
+	return c
+}
+
+// Dispatch implements core.Notifier.
+func (n *Notifier) Dispatch(ctx context.Context, event string, s core.Snapshot) error {
+	p, err := n.host.Call("dispatch", event, n.value(s))
+	if err != nil {
+		return err
+	}
+	_, err = Await(ctx, p)
+	return err
+}

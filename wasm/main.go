@@ -1,0 +1,76 @@
+//go:build js && wasm
+
+// Command wasm is bgfetch.wasm: it wires the engine to the browser and serves the shim.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+
+	"github.com/bgfetch/bgfetch/bridge"
+	"github.com/bgfetch/bgfetch/wasm/core"
+	"github.com/hack-pad/safejs"
+)
+
+// hostName is the global the shim sets before running the instance.
+const hostName = "__bgfetchHost"
+
+func main() {
+	host := safejs.MustGetGlobal(hostName)
+	if err := start(context.Background(), host); err != nil {
+		_, _ = host.Call("fail", err.Error())
+	}
+	select {} // returning from main would end the instance
+}
+
+func start(ctx context.Context, host safejs.Value) error {
+	db, err := stringOf(host, "database")
+	if err != nil {
+		return err
+	}
+	channel, err := stringOf(host, "channel")
+	if err != nil {
+		return err
+	}
+	store, err := bridge.OpenStore(ctx, db)
+	if err != nil {
+		return fmt.Errorf("opening IndexedDB %q: %w", db, err)
+	}
+	notifier, err := bridge.NewNotifier(host, channel)
+	if err != nil {
+		return err
+	}
+	console := safejs.MustGetGlobal("console")
+	engine := core.New(core.Platform{
+		Store: store, Fetcher: bridge.NewFetcher(), Notifier: notifier, Clock: core.SystemClock{},
+		NewID: newID,
+		Logf: func(format string, args ...any) {
+			_, _ = console.Call("warn", fmt.Sprintf(format, args...))
+		},
+	}, core.DefaultConfig())
+	if err := engine.Start(ctx); err != nil {
+		return err
+	}
+	api := &bridge.API{Engine: engine, DB: db}
+	if err := api.Install(ctx, host); err != nil {
+		return err
+	}
+	_, err = host.Call("ready")
+	return err
+}
+
+func stringOf(v safejs.Value, name string) (string, error) {
+	p, err := v.Get(name)
+	if err != nil {
+		return "", err
+	}
+	return p.String()
+}
+
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
