@@ -1,0 +1,63 @@
+# bgfetch: `make demo` serves the demo, `make test` runs every test (installing browsers if needed).
+GO         ?= go
+ADDR       ?= 127.0.0.1:8080
+GOROOT     := $(shell $(GO) env GOROOT)
+JS_SOURCES := $(sort $(wildcard js/*.js))
+GO_SOURCES := $(shell find wasm bridge -name '*.go' -not -name '*_test.go') go.mod go.sum
+
+.PHONY: all dist demo test vet unit bridge-test e2e browsers clean
+
+all: dist
+
+dist: dist/bgfetch.js dist/bgfetch.wasm dist/wasm_exec.js dist/bgfetch.d.ts
+
+dist/bgfetch.js: $(JS_SOURCES)
+	@mkdir -p dist
+	cat $(JS_SOURCES) > $@
+
+dist/bgfetch.wasm: $(GO_SOURCES)
+	@mkdir -p dist
+	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags="-s -w" -o $@ ./wasm
+
+dist/wasm_exec.js: $(GOROOT)/lib/wasm/wasm_exec.js
+	@mkdir -p dist
+	cp $< $@
+
+dist/bgfetch.d.ts: js/bgfetch.d.ts
+	@mkdir -p dist
+	cp $< $@
+
+demo: dist
+	$(GO) run ./web/serve -addr $(ADDR) -dist dist -site web/site
+
+test: vet unit bridge-test e2e
+
+vet: dist/bgfetch.js
+	$(GO) vet ./...
+	GOOS=js GOARCH=wasm $(GO) vet ./bridge/ ./wasm/
+	@test -z "$$(gofmt -l wasm bridge web)" || { echo "gofmt needed:"; gofmt -l wasm bridge web; exit 1; }
+	node --check dist/bgfetch.js
+
+unit:
+	$(GO) test -race -count=1 ./wasm/... ./web/server/
+
+.bin/wasmexec: $(shell find web/e2e -name '*.go' -not -name '*_test.go')
+	$(GO) build -o $@ ./web/e2e/wasmexec
+
+bridge-test: browsers .bin/wasmexec
+	GOOS=js GOARCH=wasm $(GO) test -count=1 -exec "$(CURDIR)/.bin/wasmexec" ./bridge/
+
+e2e: browsers dist
+	$(GO) test -count=1 -timeout 25m ./web/e2e/...
+
+# Debian's chromium and firefox-esr; installed when missing (needs root and the package mirror).
+browsers:
+	@if ! command -v chromium >/dev/null || ! command -v firefox-esr >/dev/null; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "make test needs chromium and firefox-esr; run as root to install them"; exit 1; fi; \
+	  echo "installing chromium and firefox-esr"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium firefox-esr >/dev/null \
+	    || { echo "could not install chromium and firefox-esr with apt-get"; exit 1; }; \
+	fi
+
+clean:
+	rm -rf dist .bin

@@ -1,0 +1,71 @@
+/* bgfetch: the Background Fetch API for browsers that lack it. */
+(function () {
+  'use strict';
+  const g = self;
+  const config = Object.assign({ base: undefined, force: false }, g.BGFETCH_CONFIG);
+  const isServiceWorker = typeof ServiceWorkerGlobalScope !== 'undefined' && g instanceof ServiceWorkerGlobalScope;
+  const isWindow = typeof Window !== 'undefined' && g instanceof Window;
+  if (g.__bgfetchLoaded) return;
+  if ('BackgroundFetchManager' in g && !config.force) return; // native: leave it alone
+  g.__bgfetchLoaded = true;
+
+  // Where bgfetch.wasm and wasm_exec.js live: the configured base, else this script's folder.
+  const base = (function () {
+    if (config.base) return new URL(config.base, g.location.href).href;
+    const script = isWindow && document.currentScript && document.currentScript.src;
+    const fromStack = (new Error().stack || '').match(/(https?:\/\/[^\s)]+?\.js)/);
+    const src = script || (fromStack && fromStack[1]) || g.location.href;
+    return new URL('.', src).href;
+  })();
+
+  const KEY = Symbol('bgfetch'); // only the polyfill can construct its non-event interfaces
+  const internals = new WeakMap();
+  const channelName = (scope) => 'bgfetch:' + scope;
+
+  function state(obj, Cls) {
+    const s = internals.get(obj);
+    if (!s || !(obj instanceof Cls)) throw new TypeError('Illegal invocation');
+    return s;
+  }
+
+  function illegalConstructor(token) {
+    if (token !== KEY) throw new TypeError('Illegal constructor');
+  }
+
+  // WebIDL: attributes are enumerable accessors, operations enumerable methods, with a toStringTag.
+  function idlInterface(Cls, name, attributes) {
+    const proto = Cls.prototype;
+    for (const key of Object.getOwnPropertyNames(proto)) {
+      if (key === 'constructor') continue;
+      const d = Object.getOwnPropertyDescriptor(proto, key);
+      d.enumerable = true;
+      Object.defineProperty(proto, key, d);
+    }
+    for (const attr of attributes || []) {
+      Object.defineProperty(proto, attr, {
+        enumerable: true, configurable: true,
+        get: { [attr]() { return state(this, Cls)[attr]; } }[attr],
+      });
+    }
+    Object.defineProperty(proto, Symbol.toStringTag, { value: name, configurable: true });
+  }
+
+  function expose(name, value) {
+    Object.defineProperty(g, name, { value, writable: true, configurable: true, enumerable: false });
+  }
+
+  // Turns an engine rejection ({name, message}) into the exception the spec names.
+  function toError(e) {
+    if (e instanceof Error || e instanceof DOMException) return e;
+    const name = (e && e.name) || 'TypeError';
+    const message = (e && e.message) || String(e);
+    if (name === 'TypeError') return new TypeError(message);
+    if (name === 'QuotaExceededError' && typeof g.QuotaExceededError === 'function') return new g.QuotaExceededError(message);
+    return new DOMException(message, name);
+  }
+
+  function plainError(e) {
+    return { name: (e && e.name) || 'TypeError', message: (e && e.message) || String(e) };
+  }
+
+  const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));

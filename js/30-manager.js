@@ -1,0 +1,116 @@
+  // A Client is one realm's view of one service worker registration's fetches.
+  class Client {
+    constructor(registration, transport) {
+      this.registration = registration;
+      this.transport = transport;
+      this.instances = new Map(); // uniqueId → BackgroundFetchRegistration: one object per fetch per realm
+      this.onactive = null;
+    }
+
+    call(op, args, bodies) {
+      return this.transport(op, args, bodies);
+    }
+
+    instanceFor(snap) {
+      let reg = this.instances.get(snap.uniqueId);
+      if (!reg) {
+        reg = new BackgroundFetchRegistration(KEY);
+        internals.set(reg, Object.assign({ client: this, onprogress: null, progressListener: null }, snap));
+        this.instances.set(snap.uniqueId, reg);
+      } else {
+        this.update(snap);
+      }
+      if (!snap.result && this.onactive) this.onactive();
+      return reg;
+    }
+
+    // Update background fetch instances (SPEC §3.4).
+    update(snap) {
+      const reg = this.instances.get(snap.uniqueId);
+      if (!reg) return;
+      const s = internals.get(reg);
+      if (!snap.recordsAvailable) {
+        s.recordsAvailable = false;
+        this.instances.delete(snap.uniqueId);
+      }
+      if (s.result !== '') return;
+      if (s.downloaded === snap.downloaded && s.uploaded === snap.uploaded &&
+          s.result === snap.result && s.failureReason === snap.failureReason) return;
+      Object.assign(s, { downloaded: snap.downloaded, uploaded: snap.uploaded, result: snap.result, failureReason: snap.failureReason });
+      reg.dispatchEvent(new Event('progress'));
+    }
+  }
+
+  class BackgroundFetchManager {
+    constructor(token) { illegalConstructor(token); }
+
+    async fetch(id, requests, options = {}) {
+      const s = state(this, BackgroundFetchManager);
+      if (arguments.length < 2) throw new TypeError("Failed to execute 'fetch': 2 arguments required.");
+      id = String(id);
+      const list = (typeof requests === 'object' && requests !== null && !(requests instanceof Request) &&
+        typeof requests[Symbol.iterator] === 'function') ? [...requests] : [requests];
+      const serialized = [];
+      const bodies = [];
+      for (const info of list) {
+        const r = new Request(info);
+        let body = null;
+        if (r.method !== 'GET' && r.method !== 'HEAD') {
+          const bytes = await r.clone().arrayBuffer();
+          if (bytes.byteLength > 0) body = bytes;
+        }
+        bodies.push(body);
+        serialized.push({
+          url: r.url, method: r.method, headers: [...r.headers], mode: r.mode, credentials: r.credentials,
+          cache: r.cache, redirect: r.redirect, referrer: r.referrer, referrerPolicy: r.referrerPolicy,
+          integrity: r.integrity, bodySize: body ? body.byteLength : 0, hasBody: !!body,
+        });
+      }
+      if (!s.client.registration.active) throw new TypeError('No active registration available on the ServiceWorkerRegistration.');
+      const opts = options || {};
+      const snap = await s.client.call('fetch', {
+        id, requests: serialized,
+        options: { downloadTotal: Number(opts.downloadTotal) || 0, title: opts.title === undefined ? '' : String(opts.title),
+          icons: Array.isArray(opts.icons) ? opts.icons : [] },
+      }, bodies);
+      return s.client.instanceFor(snap);
+    }
+
+    async get(id) {
+      const s = state(this, BackgroundFetchManager);
+      if (arguments.length < 1) throw new TypeError("Failed to execute 'get': 1 argument required.");
+      id = String(id);
+      if (id === '') throw new TypeError('The provided id is invalid.');
+      if (!s.client.registration.active) return undefined;
+      const snap = await s.client.call('get', { id });
+      return snap ? s.client.instanceFor(snap) : undefined;
+    }
+
+    async getIds() {
+      const s = state(this, BackgroundFetchManager);
+      if (!s.client.registration.active) return [];
+      return s.client.call('getIds', {});
+    }
+  }
+  idlInterface(BackgroundFetchManager, 'BackgroundFetchManager');
+
+  // registration.backgroundFetch: one manager per ServiceWorkerRegistration object.
+  function installManager(clientFor) {
+    const managers = new WeakMap();
+    Object.defineProperty(ServiceWorkerRegistration.prototype, 'backgroundFetch', {
+      enumerable: true, configurable: true,
+      get: function backgroundFetch() {
+        if (!(this instanceof ServiceWorkerRegistration)) throw new TypeError('Illegal invocation');
+        let m = managers.get(this);
+        if (!m) {
+          m = new BackgroundFetchManager(KEY);
+          internals.set(m, { client: clientFor(this) });
+          managers.set(this, m);
+        }
+        return m;
+      },
+    });
+    expose('BackgroundFetchManager', BackgroundFetchManager);
+    expose('BackgroundFetchRegistration', BackgroundFetchRegistration);
+    expose('BackgroundFetchRecord', BackgroundFetchRecord);
+  }

@@ -1,0 +1,73 @@
+  // Pages (and dedicated workers) are clients: calls go to the active worker over postMessage,
+  // updates come back on the registration's BroadcastChannel.
+  const CALL_TIMEOUT = 60000;
+  const KEEPALIVE_EVERY = 10000;
+
+  function installPage() {
+    const clients = new Map(); // scope → Client
+
+    function clientFor(registration) {
+      let c = clients.get(registration.scope);
+      if (c) {
+        c.registration = registration;
+        return c;
+      }
+      c = new Client(registration, null);
+      c.transport = pageTransport(c);
+      c.onactive = () => keepAlive(c);
+      const channel = new BroadcastChannel(channelName(registration.scope));
+      channel.onmessage = (e) => {
+        const d = e.data;
+        if (!d || d.bgfetch !== 'update') return;
+        c.update(d.snapshot);
+        if (d.snapshot.result) {
+          if (d.snapshot.recordsAvailable) channel.postMessage({ bgfetch: 'ack', uniqueId: d.snapshot.uniqueId });
+        } else {
+          keepAlive(c);
+        }
+      };
+      clients.set(registration.scope, c);
+      return c;
+    }
+
+    function pageTransport(c) {
+      return (op, args, bodies) => new Promise((resolve, reject) => {
+        const worker = c.registration.active;
+        if (!worker) { reject(new TypeError('The service worker registration has no active worker.')); return; }
+        const { port1, port2 } = new MessageChannel();
+        const timer = setTimeout(() => {
+          port1.close();
+          reject(new TypeError('The service worker did not answer; it must importScripts bgfetch.js first.'));
+        }, CALL_TIMEOUT);
+        port1.onmessage = (e) => {
+          clearTimeout(timer);
+          port1.close();
+          if (e.data && e.data.error) reject(toError(e.data.error)); else resolve(e.data.result);
+        };
+        worker.postMessage({ __bgfetch: { op, args: JSON.stringify(args), bodies: bodies || null } }, [port2]);
+      });
+    }
+
+    // Short periodic messages keep the worker running while its fetches are active.
+    function keepAlive(c) {
+      if (c.keepalive) return;
+      const stop = () => { clearInterval(c.keepalive); c.keepalive = null; };
+      c.keepalive = setInterval(() => {
+        c.call('ping', {}).then((r) => { if (!r || !r.active) stop(); }, stop);
+      }, KEEPALIVE_EVERY);
+    }
+
+    installManager(clientFor);
+
+    // Wake the workers that hold fetches, so they resume, and keep them alive.
+    const container = g.navigator && g.navigator.serviceWorker;
+    if (!container) return;
+    const stored = g.indexedDB && indexedDB.databases ? indexedDB.databases().then((dbs) => new Set(dbs.map((d) => d.name)), () => null) : Promise.resolve(null);
+    Promise.all([container.getRegistrations(), stored]).then(([regs, names]) => {
+      for (const reg of regs) {
+        if (!reg.active || (names && !names.has('bgfetch ' + reg.scope))) continue;
+        const c = clientFor(reg);
+        c.call('ping', {}).then((r) => { if (r && r.active) keepAlive(c); }, () => {});
+      }
+    }, () => {});
+  }

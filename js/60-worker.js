@@ -1,0 +1,92 @@
+  // The service worker owns the engine (Go compiled to WebAssembly) and fires the events.
+  const KEEPALIVE_HOLD = 15000;
+
+  function installWorker() {
+    if (typeof g.Go !== 'function') importScripts(base + 'wasm_exec.js'); // only possible during the first evaluation
+    const scope = g.registration.scope;
+    const pending = new Set();
+    let engine = null;
+    let compiled = null;
+    let restarts = 0;
+    const client = new Client(g.registration, (op, args, bodies) => engineCall(op, JSON.stringify(args), bodies));
+
+    function compile() {
+      const url = base + 'bgfetch.wasm';
+      compiled = compiled || WebAssembly.compileStreaming(fetch(url))
+        .catch(() => fetch(url).then((r) => r.arrayBuffer()).then((b) => WebAssembly.compile(b)));
+      compiled.catch(() => { compiled = null; });
+      return compiled;
+    }
+
+    function startEngine() {
+      if (engine) return engine;
+      engine = new Promise((resolve, reject) => {
+        const host = {
+          database: 'bgfetch ' + scope,
+          channel: channelName(scope),
+          ready: () => { restarts = 0; resolve(host.call); },
+          fail: (message) => reject(new TypeError('bgfetch engine: ' + message)),
+          update: (snap) => client.update(snap),
+          dispatch: (type, snap) => dispatchCompletion(type, snap),
+        };
+        g.__bgfetchHost = host;
+        const go = new g.Go();
+        compile().then((module) => WebAssembly.instantiate(module, go.importObject)).then((instance) => {
+          go.run(instance).then(engineExited, engineExited);
+        }).catch(reject);
+      });
+      engine.catch(() => { engine = null; });
+      return engine;
+    }
+
+    // A Go instance that exited (a panic) is replaced; calls it held are rejected, not lost silently.
+    function engineExited() {
+      engine = null;
+      for (const p of pending) p.reject(new TypeError('The background fetch engine stopped; try again.'));
+      pending.clear();
+      restarts++;
+      setTimeout(startEngine, Math.min(30000, 50 * 2 ** restarts));
+    }
+
+    function engineCall(op, argsJSON, bodies) {
+      return startEngine().then((call) => new Promise((resolve, reject) => {
+        const entry = { reject };
+        pending.add(entry);
+        call(op, argsJSON, bodies || null).then(
+          (v) => { pending.delete(entry); resolve(v); },
+          (e) => { pending.delete(entry); reject(toError(e)); });
+      }));
+    }
+
+    g.addEventListener('message', (event) => {
+      const m = event.data && event.data.__bgfetch;
+      if (!m || typeof m !== 'object') return;
+      event.stopImmediatePropagation(); // the application's own handlers never see bgfetch traffic
+      const port = event.ports && event.ports[0];
+      const call = engineCall(m.op, m.args, m.bodies);
+      const reply = call.then((result) => port && port.postMessage({ result }),
+        (e) => port && port.postMessage({ error: plainError(e) }));
+      const hold = m.op === 'ping' ? call.then((r) => (r && r.active ? delay(KEEPALIVE_HOLD) : null), () => null) : null;
+      event.waitUntil(Promise.all([reply, hold]));
+    });
+
+    installManager(() => client);
+    installEvents();
+
+    async function dispatchCompletion(type, snap) {
+      const registration = client.instanceFor(snap);
+      const Ctor = type === 'backgroundfetchabort' ? g.BackgroundFetchEvent : g.BackgroundFetchUpdateUIEvent;
+      const event = new Ctor(type, { registration });
+      const es = eventStates.get(event);
+      es.dispatching = true;
+      try {
+        g.dispatchEvent(event);
+      } finally {
+        es.dispatching = false;
+        settleCheck(es);
+      }
+      await new Promise((resolve) => { if (isActive(es)) es.waiters.push(resolve); else resolve(); });
+    }
+
+    startEngine().catch((e) => console.error(e)); // recover stored fetches at every worker start
+  }

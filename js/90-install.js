@@ -1,0 +1,3 @@
+  if (isServiceWorker) installWorker();
+  else if (typeof ServiceWorkerRegistration !== 'undefined') installPage();
+})();

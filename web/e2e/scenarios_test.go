@@ -1,0 +1,176 @@
+package e2e
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// snapshot is a BackgroundFetchRegistration as the page sees it.
+type snapshot struct {
+	ID, Result, FailureReason string
+	UploadTotal, Uploaded     uint64
+	DownloadTotal, Downloaded uint64
+	RecordsAvailable          bool
+}
+
+type record struct {
+	URL, Method, Type, Error, SHA256 string
+	Status                          int
+	Size                            int64
+	ContentLength                   *string
+}
+
+// entry is one line of the page's log: a progress event or the worker's completion report.
+type entry struct {
+	Kind, Event string
+	snapshot
+	IsUpdateUI bool
+	Records    []record
+	PageView   *snapshot
+}
+
+// finished waits for the completion event of id and splits the page's log.
+func (s *session) finished(id string, timeout time.Duration) (progress []entry, worker entry) {
+	s.t.Helper()
+	var log []entry
+	s.eval(&log, `harness.finished(%s, %d)`, js(id), timeout.Milliseconds())
+	for i, e := range log {
+		switch e.Kind {
+		case "progress":
+			progress = append(progress, e)
+		case "worker":
+			worker = e
+			require.Equal(s.t, len(log)-1, i, "nothing is logged after the completion event: %+v", log[i:])
+		}
+	}
+	return progress, worker
+}
+
+// TestScenarios runs every scenario in every configuration: the polyfill in Chromium (native
+// API disabled) and in Firefox ESR, and native Chromium as the reference implementation.
+func TestScenarios(t *testing.T) {
+	for _, cfg := range configs {
+		t.Run(cfg.name, func(t *testing.T) {
+			s := newSession(t, cfg)
+			t.Run("ThreeFilesSucceed", func(t *testing.T) { s.t = t; threeFilesSucceed(s) })
+			t.Run("NotFoundFailsWithBadStatus", func(t *testing.T) { s.t = t; notFoundFails(s) })
+			t.Run("ReloadDuringDownload", func(t *testing.T) { s.t = t; reloadDuringDownload(s) })
+		})
+	}
+}
+
+func threeFilesSucceed(s *session) {
+	t := s.t
+	paths := []string{"/files/1k.bin", "/files/1m.bin", "/files/32m.bin"}
+	const total = 1024 + 1<<20 + 32<<20
+	var start snapshot
+	s.eval(&start, `harness.start("three", %s)`, js(paths))
+	assert.Equal(t, snapshot{ID: "three", RecordsAvailable: true, Downloaded: start.Downloaded}, start)
+	var ids []string
+	s.eval(&ids, `harness.getIds()`)
+	if start.Result == "" {
+		assert.Contains(t, ids, "three")
+	}
+
+	progress, worker := s.finished("three", 2*time.Minute)
+	require.NotEmpty(t, progress, "progress events reach the page")
+	var last uint64
+	for _, p := range progress {
+		assert.GreaterOrEqual(t, p.Downloaded, last, "downloaded never goes down")
+		last = p.Downloaded
+	}
+	final := progress[len(progress)-1]
+	assert.EqualValues(t, total, final.Downloaded, "downloaded ends at the total")
+	assert.Equal(t, "success", final.Result, "the last progress event carries the result, before the worker's event")
+	assert.Equal(t, "", final.FailureReason)
+
+	assert.Equal(t, "backgroundfetchsuccess", worker.Event)
+	assert.True(t, worker.IsUpdateUI, "success is a BackgroundFetchUpdateUIEvent")
+	assert.Equal(t, "success", worker.Result)
+	assert.True(t, worker.RecordsAvailable, "records are available during the event")
+	assert.EqualValues(t, total, worker.Downloaded)
+	require.NotNil(t, worker.PageView)
+	assert.Equal(t, "success", worker.PageView.Result, "the page's registration has the result when the worker reports")
+	require.Len(t, worker.Records, 3)
+	for i, p := range paths {
+		r := worker.Records[i]
+		assert.Equal(t, s.origin+p, r.URL)
+		assert.Empty(t, r.Error, p)
+		assert.Equal(t, 200, r.Status, p)
+		assert.Equal(t, s.sha256(p), r.SHA256, "body of %s is byte-identical", p)
+	}
+
+	// After the event settles the id is free and records are unavailable.
+	s.eval(&ids, `harness.getIds()`)
+	assert.NotContains(t, ids, "three")
+	var got any
+	s.eval(&got, `harness.get("three")`)
+	assert.Equal(t, "undefined", got)
+	assert.Eventually(t, func() bool {
+		var cur snapshot
+		s.eval(&cur, `harness.current("three")`)
+		return !cur.RecordsAvailable
+	}, 10*time.Second, 100*time.Millisecond, "recordsAvailable becomes false once the event settled")
+}
+
+func notFoundFails(s *session) {
+	t := s.t
+	paths := []string{"/files/1k.bin?v=404", "/status/404"}
+	s.eval(nil, `harness.start("missing", %s)`, js(paths))
+	progress, worker := s.finished("missing", time.Minute)
+	require.NotEmpty(t, progress)
+	final := progress[len(progress)-1]
+	assert.Equal(t, "failure", final.Result)
+	assert.Equal(t, "bad-status", final.FailureReason)
+
+	assert.Equal(t, "backgroundfetchfail", worker.Event, "reported through self.onbackgroundfetchfail")
+	assert.True(t, worker.IsUpdateUI)
+	assert.Equal(t, "failure", worker.Result)
+	assert.Equal(t, "bad-status", worker.FailureReason)
+	require.Len(t, worker.Records, 2)
+	byURL := map[string]record{}
+	for _, r := range worker.Records {
+		byURL[r.URL] = r
+	}
+	s.expect("matchall-request-order", worker.Records[0].URL == s.origin+paths[0],
+		"matchAll() returns records in request order, got %s first", worker.Records[0].URL)
+	ok := byURL[s.origin+paths[0]]
+	assert.Equal(t, 200, ok.Status)
+	assert.Equal(t, s.sha256(paths[0]), ok.SHA256)
+	nf := byURL[s.origin+paths[1]]
+	assert.Empty(t, nf.Error, "a 404 response is exposed")
+	assert.Equal(t, 404, nf.Status)
+	s.expect("bad-status-body-stored", nf.SHA256 == s.sha256(paths[1]), "the 404 body is stored (%d bytes read)", nf.Size)
+	s.expect("bad-status-body-counted", worker.Downloaded == 2048, "the 404 body is counted: downloaded %d", worker.Downloaded)
+}
+
+func reloadDuringDownload(s *session) {
+	t := s.t
+	path := "/files/32m.bin?rate=6291456&t=" + fmt.Sprint(time.Now().UnixNano()) // about 5 s
+	s.eval(nil, `harness.start("reload", %s)`, js([]string{path}))
+	require.Eventually(t, func() bool {
+		var cur snapshot
+		s.eval(&cur, `harness.current("reload")`)
+		return cur.Downloaded > 0
+	}, 30*time.Second, 50*time.Millisecond, "the download starts")
+
+	s.open() // a new page: the old registration object is gone
+	var again snapshot
+	s.eval(&again, `harness.get("reload")`)
+	assert.Equal(t, "reload", again.ID, "get(id) in the new page finds the running fetch")
+	assert.Greater(t, again.Downloaded, uint64(0), "with its progress")
+	assert.Equal(t, "", again.Result)
+
+	progress, worker := s.finished("reload", 2*time.Minute)
+	require.NotEmpty(t, progress, "the new page's registration receives progress")
+	final := progress[len(progress)-1]
+	assert.Equal(t, "success", final.Result)
+	assert.EqualValues(t, 32<<20, final.Downloaded)
+	assert.Equal(t, "backgroundfetchsuccess", worker.Event)
+	require.Len(t, worker.Records, 1)
+	assert.Equal(t, s.sha256("/files/32m.bin"), worker.Records[0].SHA256, "the content depends on the path and v only")
+}
