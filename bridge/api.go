@@ -19,6 +19,7 @@ const maxWait = 10 * time.Second
 type API struct {
 	Engine *core.Engine
 	DB     string // database name, for readers of segments in JS
+	Debug  bool   // enables operations that exist only for tests
 }
 
 type fetchArgs struct {
@@ -80,6 +81,11 @@ func (a *API) Call(ctx context.Context, op string, args []byte, bodies safejs.Va
 		return a.Engine.WaitRecord(ctx, in)
 	case "ping":
 		return map[string]int{"active": a.Engine.Active()}, nil
+	case "crash":
+		if a.Debug { // proves in tests that the shim replaces an instance that panicked
+			go func() { panic("bgfetch: crash requested by a test") }()
+			return nil, nil
+		}
 	}
 	return nil, fmt.Errorf("unknown operation %q", op)
 }

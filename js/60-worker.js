@@ -24,6 +24,7 @@
         const host = {
           database: 'bgfetch ' + scope,
           channel: channelName(scope),
+          debug: !!config.debug,
           ready: () => { restarts = 0; resolve(host.call); },
           fail: (message) => reject(new TypeError('bgfetch engine: ' + message)),
           update: (snap) => client.update(snap),

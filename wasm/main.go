@@ -53,7 +53,9 @@ func start(ctx context.Context, host safejs.Value) error {
 	if err := engine.Start(ctx); err != nil {
 		return err
 	}
-	api := &bridge.API{Engine: engine, DB: db}
+	debug, _ := host.Get("debug")
+	isDebug, _ := debug.Bool()
+	api := &bridge.API{Engine: engine, DB: db, Debug: isDebug}
 	if err := api.Install(ctx, host); err != nil {
 		return err
 	}

@@ -46,6 +46,11 @@
       return (await registration()).backgroundFetch.getIds();
     },
     current(id) { return snap(regs.get(id)); },
+    // Makes the worker's Go instance panic; the call itself is never answered.
+    async crashEngine() {
+      (await registration()).active.postMessage({ __bgfetch: { op: 'crash', args: '{}' } });
+      return true;
+    },
     // Resolves with the log once the worker reported the completion event of id.
     async finished(id, timeoutMs) {
       const deadline = Date.now() + timeoutMs;

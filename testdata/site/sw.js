@@ -1,4 +1,5 @@
 // Test service worker: bgfetch first (unless ?native=1), then handlers that report every record.
+self.BGFETCH_CONFIG = { debug: true }; // enables the test-only 'crash' operation
 if (!self.location.search.includes('native=1')) importScripts('/dist/bgfetch.js');
 
 self.addEventListener('install', () => self.skipWaiting());

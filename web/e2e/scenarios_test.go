@@ -19,9 +19,9 @@ type snapshot struct {
 
 type record struct {
 	URL, Method, Type, Error, SHA256 string
-	Status                          int
-	Size                            int64
-	ContentLength                   *string
+	Status                           int
+	Size                             int64
+	ContentLength                    *string
 }
 
 // entry is one line of the page's log: a progress event or the worker's completion report.
@@ -59,6 +59,9 @@ func TestScenarios(t *testing.T) {
 			t.Run("ThreeFilesSucceed", func(t *testing.T) { s.t = t; threeFilesSucceed(s) })
 			t.Run("NotFoundFailsWithBadStatus", func(t *testing.T) { s.t = t; notFoundFails(s) })
 			t.Run("ReloadDuringDownload", func(t *testing.T) { s.t = t; reloadDuringDownload(s) })
+			if !cfg.native {
+				t.Run("EngineCrashIsRecovered", func(t *testing.T) { s.t = t; engineCrashIsRecovered(s) })
+			}
 		})
 	}
 }
@@ -173,4 +176,38 @@ func reloadDuringDownload(s *session) {
 	assert.Equal(t, "backgroundfetchsuccess", worker.Event)
 	require.Len(t, worker.Records, 1)
 	assert.Equal(t, s.sha256("/files/32m.bin"), worker.Records[0].SHA256, "the content depends on the path and v only")
+}
+
+// A panic in Go ends the wasm instance; the shim starts a new one, which resumes the download.
+func engineCrashIsRecovered(s *session) {
+	t := s.t
+	path := "/files/32m.bin?rate=8388608&t=" + fmt.Sprint(time.Now().UnixNano())
+	s.eval(nil, `harness.start("crash", %s)`, js([]string{path}))
+	require.Eventually(t, func() bool {
+		var cur snapshot
+		s.eval(&cur, `harness.current("crash")`)
+		return cur.Downloaded > 0
+	}, 30*time.Second, 50*time.Millisecond)
+	s.eval(nil, `harness.crashEngine()`)
+	var ids []string
+	s.eval(&ids, `harness.getIds()`)
+	assert.Contains(t, ids, "crash", "a new engine answers and recovered the fetch")
+
+	progress, worker := s.finished("crash", 2*time.Minute)
+	require.NotEmpty(t, progress)
+	var last uint64
+	for _, p := range progress {
+		assert.GreaterOrEqual(t, p.Downloaded, last, "a resumed download does not go back")
+		last = p.Downloaded
+	}
+	assert.Equal(t, "backgroundfetchsuccess", worker.Event)
+	require.Len(t, worker.Records, 1)
+	assert.Equal(t, s.sha256("/files/32m.bin"), worker.Records[0].SHA256)
+	ranged := 0
+	for _, e := range s.files.Log() {
+		if e.Path == "/files/32m.bin" && e.Range != "" && e.RawQuery == path[len("/files/32m.bin?"):] {
+			ranged++
+		}
+	}
+	assert.Equal(t, 1, ranged, "the new engine resumed with one Range request")
 }
