@@ -50,6 +50,16 @@ func (s *session) finished(id string, timeout time.Duration) (progress []entry, 
 	return progress, worker
 }
 
+// waitDownloading waits until the page's registration for id has stored bytes.
+func (s *session) waitDownloading(id string) {
+	s.t.Helper()
+	require.Eventually(s.t, func() bool {
+		var cur snapshot
+		s.eval(&cur, `harness.current(%s)`, js(id))
+		return cur.Downloaded > 0
+	}, 30*time.Second, 50*time.Millisecond, "%s starts downloading", id)
+}
+
 // TestScenarios runs every scenario in every configuration: the polyfill in Chromium (native
 // API disabled) and in Firefox ESR, and native Chromium as the reference implementation.
 func TestScenarios(t *testing.T) {
@@ -155,11 +165,7 @@ func reloadDuringDownload(s *session) {
 	t := s.t
 	path := "/files/32m.bin?rate=6291456&t=" + fmt.Sprint(time.Now().UnixNano()) // about 5 s
 	s.eval(nil, `harness.start("reload", %s)`, js([]string{path}))
-	require.Eventually(t, func() bool {
-		var cur snapshot
-		s.eval(&cur, `harness.current("reload")`)
-		return cur.Downloaded > 0
-	}, 30*time.Second, 50*time.Millisecond, "the download starts")
+	s.waitDownloading("reload")
 
 	s.open() // a new page: the old registration object is gone
 	var again snapshot
@@ -183,11 +189,7 @@ func engineCrashIsRecovered(s *session) {
 	t := s.t
 	path := "/files/32m.bin?rate=8388608&t=" + fmt.Sprint(time.Now().UnixNano())
 	s.eval(nil, `harness.start("crash", %s)`, js([]string{path}))
-	require.Eventually(t, func() bool {
-		var cur snapshot
-		s.eval(&cur, `harness.current("crash")`)
-		return cur.Downloaded > 0
-	}, 30*time.Second, 50*time.Millisecond)
+	s.waitDownloading("crash")
 	s.eval(nil, `harness.crashEngine()`)
 	var ids []string
 	s.eval(&ids, `harness.getIds()`)
