@@ -200,9 +200,14 @@ func (b *body_) Cancel() {
 	b.closed = true
 	close(b.done)
 	if !b.reader.IsUndefined() && !b.reader.IsNull() {
-		_, _ = b.reader.Call("cancel")
+		if p, err := b.reader.Call("cancel"); err == nil {
+			_, _ = p.Call("catch", ignore) // a stream that already failed rejects here; nothing to report
+		}
 	}
 }
+
+// ignore is a JS function that does nothing, for promises whose outcome does not matter.
+var ignore, _ = safejs.MustGetGlobal("Function").New()
 
 func truthy(v safejs.Value) bool {
 	t, _ := v.Truthy()

@@ -54,19 +54,30 @@ func OpenStore(ctx context.Context, name string) (*Store, error) {
 // waitRequest waits for an IDBRequest or IDBTransaction to finish.
 func waitRequest(ctx context.Context, target safejs.Value) error {
 	ch := make(chan error, 1)
-	ok, _ := safejs.FuncOf(func(_ safejs.Value, _ []safejs.Value) any { ch <- nil; return nil })
-	fail, _ := safejs.FuncOf(func(_ safejs.Value, _ []safejs.Value) any {
-		e, _ := target.Get("error")
+	settle := func(err error) {
+		select { // callbacks run on the JS event loop and must never block
+		case ch <- err:
+		default:
+		}
+	}
+	ok, _ := safejs.FuncOf(func(_ safejs.Value, _ []safejs.Value) any { settle(nil); return nil })
+	fail, _ := safejs.FuncOf(func(_ safejs.Value, args []safejs.Value) any {
+		// The failed request is the event's target; the transaction's own error is still null then.
+		from, _ := arg(args, 0).Get("target")
+		if from.IsUndefined() || from.IsNull() {
+			from = target
+		}
+		e, _ := from.Get("error")
 		if e.IsNull() || e.IsUndefined() {
-			ch <- errors.New("AbortError: transaction aborted")
+			settle(errors.New("AbortError: transaction aborted"))
 		} else {
-			ch <- errorOf(e)
+			settle(errorOf(e))
 		}
 		return nil
 	})
 	defer ok.Release()
 	defer fail.Release()
-	if _, isTx := target.Get("objectStoreNames"); isTx == nil && !isUndefined(target, "objectStoreNames") {
+	if isTransaction(target) {
 		_ = target.Set("oncomplete", ok.Value())
 		_ = target.Set("onabort", fail.Value())
 	} else {
@@ -79,6 +90,10 @@ func waitRequest(ctx context.Context, target safejs.Value) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+func isTransaction(v safejs.Value) bool {
+	return !isUndefined(v, "objectStoreNames")
 }
 
 func isUndefined(v safejs.Value, prop string) bool {

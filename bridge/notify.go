@@ -39,7 +39,9 @@ func NewNotifier(host safejs.Value, channelName string) (*Notifier, error) {
 		if kind, _ := stringProp(data, "bgfetch"); kind == "ack" {
 			id, _ := stringProp(data, "uniqueId")
 			n.mu.Lock()
-			n.acks[id]++
+			if _, waiting := n.acks[id]; waiting {
+				n.acks[id]++
+			}
 			close(n.wake)
 			n.wake = make(chan struct{})
 			n.mu.Unlock()
@@ -61,6 +63,13 @@ func (n *Notifier) value(v any) safejs.Value {
 
 // Update implements core.Notifier.
 func (n *Notifier) Update(s core.Snapshot) {
+	if s.Result != "" && s.RecordsAvailable { // the final update: pages acknowledge it
+		n.mu.Lock()
+		if _, waiting := n.acks[s.UniqueID]; !waiting {
+			n.acks[s.UniqueID] = 0
+		}
+		n.mu.Unlock()
+	}
 	v := n.value(s)
 	_, _ = n.host.Call("update", v)
 	msg := n.value(map[string]any{"bgfetch": "update", "snapshot": s})

@@ -100,7 +100,9 @@ func Promise(fn func() (any, error)) safejs.Value {
 				_, _ = reject.Invoke(rejection(err))
 				return
 			}
-			_, _ = resolve.Invoke(v)
+			if _, err := resolve.Invoke(v); err != nil {
+				_, _ = reject.Invoke(rejection(err))
+			}
 		}()
 		return nil
 	})

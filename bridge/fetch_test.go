@@ -1,0 +1,180 @@
+//go:build js && wasm
+
+package bridge
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/bgfetch/bgfetch/wasm/core"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// readAll drains a body, copying its chunks to Go (the engine never does).
+func readAll(t *testing.T, b core.Body) []byte {
+	t.Helper()
+	defer b.Cancel()
+	var out []byte
+	total := 0
+	for {
+		c, err := b.Next(testCtx(t))
+		if err == io.EOF {
+			break
+		}
+		require.NoError(t, err)
+		ch, ok := c.(Chunk)
+		require.True(t, ok, "chunk is %T", c)
+		bytes := goBytes(t, ch.Value)
+		require.Equal(t, ch.N, len(bytes), "Len matches the Uint8Array")
+		total += c.Len()
+		out = append(out, bytes...)
+	}
+	require.Equal(t, total, len(out))
+	return out
+}
+
+func get(url string) *core.Request { return &core.Request{URL: url, Method: "GET"} }
+
+func TestFetchWhole(t *testing.T) {
+	resp, body, err := NewFetcher().Fetch(testCtx(t), get(origin(t)+"/bytes?n=300000"), nil, 0, "")
+	require.NoError(t, err)
+	assert.Equal(t, 200, resp.Status)
+	assert.Equal(t, "300000", resp.Header("Content-Length"))
+	assert.Equal(t, `"bytes-300000"`, resp.Header("ETag"))
+	assert.Equal(t, origin(t)+"/bytes?n=300000", resp.URL)
+	assert.Equal(t, "basic", resp.Type)
+	assert.Equal(t, pattern(0, 300000), readAll(t, body))
+}
+
+func TestFetchRange(t *testing.T) {
+	req := get(origin(t) + "/bytes?n=300000")
+	resp, body, err := NewFetcher().Fetch(testCtx(t), req, nil, 100000, `"bytes-300000"`)
+	require.NoError(t, err)
+	assert.Equal(t, 206, resp.Status)
+	assert.Equal(t, "bytes 100000-299999/300000", resp.Header("Content-Range"))
+	assert.Equal(t, pattern(100000, 300000), readAll(t, body))
+
+	// A validator that no longer matches gets the whole body.
+	resp, body, err = NewFetcher().Fetch(testCtx(t), req, nil, 100000, `"bytes-1"`)
+	require.NoError(t, err)
+	assert.Equal(t, 200, resp.Status)
+	assert.Empty(t, resp.Header("Content-Range"))
+	assert.Equal(t, pattern(0, 300000), readAll(t, body))
+}
+
+func TestFetchBadStatus(t *testing.T) {
+	resp, body, err := NewFetcher().Fetch(testCtx(t), get(origin(t)+"/status/404"), nil, 0, "")
+	require.NoError(t, err, "an HTTP error is a response, not an error")
+	assert.Equal(t, 404, resp.Status)
+	assert.False(t, resp.OK())
+	assert.Equal(t, "status 404", string(readAll(t, body)))
+}
+
+func TestFetchConnectionRefused(t *testing.T) {
+	for _, url := range []string{"http://127.0.0.1:1/", "http://127.0.0.1:65531/"} {
+		start := time.Now()
+		_, _, err := NewFetcher().Fetch(testCtx(t), get(url), nil, 0, "")
+		var je *JSError
+		require.True(t, errors.As(err, &je), "%s: %v", url, err)
+		assert.Equal(t, "TypeError", je.Name, url)
+		assert.Less(t, time.Since(start), 10*time.Second)
+	}
+}
+
+func TestFetchCancelDuringBody(t *testing.T) {
+	ctx, cancel := context.WithCancel(testCtx(t))
+	defer cancel()
+	_, body, err := NewFetcher().Fetch(ctx, get(origin(t)+"/bytes?n=500000000"), nil, 0, "")
+	require.NoError(t, err)
+	defer body.Cancel()
+	c, err := body.Next(ctx)
+	require.NoError(t, err)
+	require.Positive(t, c.Len())
+
+	cancel()
+	start := time.Now()
+	_, err = body.Next(ctx)
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.Less(t, time.Since(start), time.Second)
+
+	// The request itself was aborted: the stream fails instead of going on.
+	for i := 0; ; i++ {
+		_, err = body.Next(testCtx(t))
+		if err != nil || i > 1000 {
+			break
+		}
+	}
+	var je *JSError
+	require.True(t, errors.As(err, &je), "after cancel: %v", err)
+	assert.Equal(t, "AbortError", je.Name)
+}
+
+func TestFetchPostEcho(t *testing.T) {
+	req := &core.Request{
+		URL: origin(t) + "/echo", Method: "POST",
+		Headers: [][2]string{{"X-Bgfetch-Test", "hello"}, {"Content-Type", "application/octet-stream"}},
+		Mode:    "cors", Credentials: "same-origin", Cache: "no-store", Redirect: "follow",
+		HasBody: true, BodySize: 9,
+	}
+	resp, body, err := NewFetcher().Fetch(testCtx(t), req, u8(t, []byte("post body")), 0, "")
+	require.NoError(t, err)
+	require.Equal(t, 200, resp.Status)
+	var echo struct {
+		Method  string            `json:"method"`
+		Headers map[string]string `json:"headers"`
+		Body    string            `json:"body"`
+	}
+	require.NoError(t, json.Unmarshal(readAll(t, body), &echo))
+	assert.Equal(t, "POST", echo.Method)
+	assert.Equal(t, "hello", echo.Headers["x-bgfetch-test"])
+	assert.Equal(t, "post body", echo.Body)
+	assert.Empty(t, echo.Headers["range"])
+}
+
+// A resumed request sends Range and If-Range next to the request's own headers.
+func TestFetchRangeHeaders(t *testing.T) {
+	req := &core.Request{URL: origin(t) + "/echo", Method: "GET", Headers: [][2]string{{"X-Bgfetch-Test", "1"}}}
+	_, body, err := NewFetcher().Fetch(testCtx(t), req, nil, 42, `"v1"`)
+	require.NoError(t, err)
+	var echo struct{ Headers map[string]string }
+	require.NoError(t, json.Unmarshal(readAll(t, body), &echo))
+	assert.Equal(t, "bytes=42-", echo.Headers["range"])
+	assert.Equal(t, `"v1"`, echo.Headers["if-range"])
+	assert.Equal(t, "1", echo.Headers["x-bgfetch-test"])
+}
+
+// Cancel calls reader.cancel(), whose promise rejects once the stream has
+// failed (here: aborted); nothing handles it, so the page or worker reports an
+// unhandled rejection for every fetch cut short.
+func TestFetchCancelAfterAbortIsQuiet(t *testing.T) {
+	count, err := jsFunc(`() => {
+		let n = 0;
+		addEventListener('unhandledrejection', () => { n++; });
+		return () => n;
+	}`).Invoke()
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(testCtx(t))
+	_, body, err := NewFetcher().Fetch(ctx, get(origin(t)+"/bytes?n=500000000"), nil, 0, "")
+	require.NoError(t, err)
+	_, err = body.Next(ctx)
+	require.NoError(t, err)
+	cancel()
+	_, err = body.Next(testCtx(t))
+	require.Error(t, err)
+	read := func() int {
+		n, err := count.Invoke()
+		require.NoError(t, err)
+		i, _ := n.Int()
+		return i
+	}
+	time.Sleep(100 * time.Millisecond)
+	before := read()
+	body.Cancel()
+	time.Sleep(200 * time.Millisecond)
+	assert.Equal(t, before, read(), "unhandled rejections after Cancel")
+}

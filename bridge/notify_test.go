@@ -1,0 +1,129 @@
+//go:build js && wasm
+
+package bridge
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/bgfetch/bgfetch/wasm/core"
+	"github.com/hack-pad/safejs"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// listen opens a second BroadcastChannel on name; the channel gets each message's data.
+func listen(t *testing.T, name string) (safejs.Value, <-chan safejs.Value) {
+	t.Helper()
+	bc, err := safejs.MustGetGlobal("BroadcastChannel").New(name)
+	require.NoError(t, err)
+	ch := make(chan safejs.Value, 16)
+	onMessage, _ := safejs.FuncOf(func(_ safejs.Value, args []safejs.Value) any {
+		data, _ := arg(args, 0).Get("data")
+		ch <- data
+		return nil
+	})
+	require.NoError(t, bc.Set("onmessage", onMessage.Value()))
+	t.Cleanup(func() { _, _ = bc.Call("close"); onMessage.Release() })
+	return bc, ch
+}
+
+func TestNotifierUpdate(t *testing.T) {
+	h := newFakeHost(t)
+	name := uniqueName(t)
+	n, err := NewNotifier(h.obj, name)
+	require.NoError(t, err)
+	_, msgs := listen(t, name)
+	snap := core.Snapshot{UniqueID: "u1", ID: "one", Downloaded: 7, Result: "success", RecordsAvailable: true}
+	n.Update(snap)
+	assert.Equal(t, []core.Snapshot{snap}, h.snapshots())
+	select {
+	case m := <-msgs:
+		assert.Equal(t, "update", prop(t, m, "bgfetch"))
+		s, _ := m.Get("snapshot")
+		assert.Equal(t, snap, snapshotOf(s))
+	case <-time.After(5 * time.Second):
+		t.Fatal("no update on the channel")
+	}
+}
+
+func TestNotifierDispatchWaitsForHost(t *testing.T) {
+	h := newFakeHost(t)
+	n, err := NewNotifier(h.obj, uniqueName(t))
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- n.Dispatch(testCtx(t), "backgroundfetchsuccess", core.Snapshot{UniqueID: "u1"}) }()
+	ev := h.event(t)
+	assert.Equal(t, "backgroundfetchsuccess", ev.typ)
+	assert.Equal(t, "u1", ev.snap.UniqueID)
+	select {
+	case <-done:
+		t.Fatal("Dispatch returned before the event settled")
+	case <-time.After(100 * time.Millisecond):
+	}
+	ev.release()
+	select {
+	case err := <-done:
+		assert.NoError(t, err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("Dispatch did not return")
+	}
+
+	// A host whose dispatch rejects: the error keeps its name.
+	reject := jsFunc(`() => Promise.reject(new DOMException('no', 'InvalidStateError'))`)
+	require.NoError(t, h.obj.Set("dispatch", reject))
+	err = n.Dispatch(testCtx(t), "backgroundfetchfail", core.Snapshot{})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "InvalidStateError")
+}
+
+func TestNotifierSyncInPage(t *testing.T) {
+	n, err := NewNotifier(newFakeHost(t).obj, uniqueName(t))
+	require.NoError(t, err)
+	start := time.Now()
+	n.Sync(testCtx(t), "u1")
+	assert.Less(t, time.Since(start), 100*time.Millisecond, "no clients global: no window to wait for")
+}
+
+// With two windows (a stand-in for the worker's clients), Sync returns once both acked.
+func TestNotifierSyncCountsAcks(t *testing.T) {
+	fake := jsFunc(`() => ({ matchAll: (opts) => Promise.resolve(opts.type === 'window' ? [{}, {}] : []) })`)
+	clients, err := fake.Invoke()
+	require.NoError(t, err)
+	require.NoError(t, safejs.Global().Set("clients", clients))
+	name := uniqueName(t)
+	n, err := NewNotifier(newFakeHost(t).obj, name)
+	require.NoError(t, safejs.Global().Delete("clients"))
+	require.NoError(t, err)
+	page, _ := listen(t, name)
+	ack := func(id string) {
+		msg, _ := safejs.MustGetGlobal("JSON").Call("parse", `{"bgfetch":"ack","uniqueId":"`+id+`"}`)
+		_, _ = page.Call("postMessage", msg)
+	}
+
+	final := core.Snapshot{UniqueID: "u1", Result: "success", RecordsAvailable: true}
+	n.Update(final) // as the engine does: the final update, then Sync
+	time.AfterFunc(50*time.Millisecond, func() { ack("u1"); ack("other"); ack("u1") })
+	start := time.Now()
+	n.Sync(testCtx(t), "u1")
+	took := time.Since(start)
+	assert.GreaterOrEqual(t, took, 40*time.Millisecond)
+	assert.Less(t, took, 400*time.Millisecond, "both windows acked")
+
+	// One ack of two: Sync gives up at its bound; acks of u1 were reset.
+	n.Update(final)
+	time.AfterFunc(50*time.Millisecond, func() { ack("u1") })
+	start = time.Now()
+	n.Sync(testCtx(t), "u1")
+	took = time.Since(start)
+	assert.GreaterOrEqual(t, took, syncTimeout-50*time.Millisecond)
+	assert.Less(t, took, syncTimeout+500*time.Millisecond)
+
+	// A context that ends first ends Sync too.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	start = time.Now()
+	n.Sync(ctx, "u2")
+	assert.Less(t, time.Since(start), 300*time.Millisecond)
+}

@@ -1,0 +1,208 @@
+//go:build js && wasm
+
+package bridge
+
+import (
+	"testing"
+
+	"github.com/bgfetch/bgfetch/wasm/core"
+	"github.com/hack-pad/safejs"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// idbGet reads one value straight from IndexedDB, on a connection of its own.
+var idbGet = jsFunc(`(name, store, key) => new Promise((resolve, reject) => {
+	const open = indexedDB.open(name);
+	open.onerror = () => reject(open.error);
+	open.onsuccess = () => {
+		const db = open.result;
+		const req = db.transaction(store, 'readonly').objectStore(store).get(key);
+		req.onsuccess = () => { db.close(); resolve(req.result); };
+		req.onerror = () => { db.close(); reject(req.error); };
+	};
+})`)
+
+// idbKeys lists the keys of a store as JSON text.
+var idbKeys = jsFunc(`(name, store) => new Promise((resolve, reject) => {
+	const open = indexedDB.open(name);
+	open.onerror = () => reject(open.error);
+	open.onsuccess = () => {
+		const db = open.result;
+		const req = db.transaction(store, 'readonly').objectStore(store).getAllKeys();
+		req.onsuccess = () => { db.close(); resolve(JSON.stringify(req.result)); };
+		req.onerror = () => { db.close(); reject(req.error); };
+	};
+})`)
+
+func openTestStore(t *testing.T) (*Store, string) {
+	t.Helper()
+	name := uniqueName(t)
+	s, err := OpenStore(testCtx(t), name)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		_, _ = s.db.Call("close")
+		_, _ = safejs.MustGetGlobal("indexedDB").Call("deleteDatabase", name)
+	})
+	return s, name
+}
+
+func readIDB(t *testing.T, db, store string, key []any) safejs.Value {
+	t.Helper()
+	p, err := idbGet.Invoke(db, store, key)
+	require.NoError(t, err)
+	v, err := Await(testCtx(t), p)
+	require.NoError(t, err)
+	return v
+}
+
+func keysIDB(t *testing.T, db, store string) string {
+	t.Helper()
+	p, err := idbKeys.Invoke(db, store)
+	require.NoError(t, err)
+	v, err := Await(testCtx(t), p)
+	require.NoError(t, err)
+	s, _ := v.String()
+	return s
+}
+
+func chunk(t *testing.T, b []byte) Chunk { return Chunk{Value: u8(t, b), N: len(b)} }
+
+func TestStoreCreateLoadBody(t *testing.T) {
+	s, _ := openTestStore(t)
+	ctx := testCtx(t)
+	docs, err := s.Load(ctx)
+	require.NoError(t, err)
+	assert.Empty(t, docs)
+
+	buf, err := safejs.MustGetGlobal("ArrayBuffer").New(4)
+	require.NoError(t, err)
+	view, _ := safejs.MustGetGlobal("Uint8Array").New(buf)
+	_, _ = safejs.CopyBytesToJS(view, []byte{9, 8, 7, 6})
+	bodies := map[int]any{0: buf, 2: u8(t, []byte("second body"))}
+	require.NoError(t, s.Create(ctx, "u1", []byte(`{"id":"one"}`), bodies))
+
+	docs, err = s.Load(ctx)
+	require.NoError(t, err)
+	require.Len(t, docs, 1)
+	assert.JSONEq(t, `{"id":"one"}`, string(docs[0]))
+
+	b, err := s.Body(ctx, "u1", 0)
+	require.NoError(t, err)
+	assert.Equal(t, []byte{9, 8, 7, 6}, goBytes(t, b.(safejs.Value)))
+	b, err = s.Body(ctx, "u1", 2)
+	require.NoError(t, err)
+	assert.Equal(t, "second body", string(goBytes(t, b.(safejs.Value))))
+	b, err = s.Body(ctx, "u1", 1)
+	require.NoError(t, err)
+	assert.True(t, b.(safejs.Value).IsUndefined(), "no body stored for record 1")
+}
+
+func TestStorePutSegments(t *testing.T) {
+	s, db := openTestStore(t)
+	ctx := testCtx(t)
+	require.NoError(t, s.Create(ctx, "u1", []byte(`{"v":0}`), nil))
+
+	a, b, c := pattern(0, 1000), pattern(1000, 1001), pattern(1001, 70000)
+	seg := &core.Segment{Record: 1, Generation: 2, Seq: 3, Chunks: []core.Chunk{chunk(t, a), chunk(t, b), chunk(t, c)}}
+	require.NoError(t, s.Put(ctx, "u1", []byte(`{"v":1}`), seg))
+	got := readIDB(t, db, "segments", []any{"u1", 1, 2, 3})
+	assert.Equal(t, pattern(0, 70000), goBytes(t, got))
+
+	// One chunk, a view into a larger buffer: only the view's bytes count.
+	whole := u8(t, pattern(0, 100))
+	part, err := whole.Call("subarray", 10, 30)
+	require.NoError(t, err)
+	seg = &core.Segment{Record: 0, Generation: 0, Seq: 0, Chunks: []core.Chunk{Chunk{Value: part, N: 20}}}
+	require.NoError(t, s.Put(ctx, "u1", []byte(`{"v":2}`), seg))
+	assert.Equal(t, pattern(10, 30), goBytes(t, readIDB(t, db, "segments", []any{"u1", 0, 0, 0})))
+
+	// Put without a segment only replaces the document.
+	require.NoError(t, s.Put(ctx, "u1", []byte(`{"v":3}`), nil))
+	docs, err := s.Load(ctx)
+	require.NoError(t, err)
+	require.Len(t, docs, 1)
+	assert.JSONEq(t, `{"v":3}`, string(docs[0]))
+	assert.Equal(t, `[["u1",0,0,0],["u1",1,2,3]]`, keysIDB(t, db, "segments"))
+}
+
+// The document and its segment go in one transaction: a segment that cannot be
+// stored leaves the previous document in place.
+func TestStorePutIsAtomic(t *testing.T) {
+	s, db := openTestStore(t)
+	ctx := testCtx(t)
+	require.NoError(t, s.Create(ctx, "u1", []byte(`{"v":0}`), nil))
+	notCloneable := jsFunc(`() => {}`)
+	seg := &core.Segment{Chunks: []core.Chunk{Chunk{Value: notCloneable, N: 1}}}
+	require.Error(t, s.Put(ctx, "u1", []byte(`{"v":1}`), seg))
+	docs, err := s.Load(ctx)
+	require.NoError(t, err)
+	require.Len(t, docs, 1)
+	assert.JSONEq(t, `{"v":0}`, string(docs[0]))
+	assert.Equal(t, `[]`, keysIDB(t, db, "segments"))
+}
+
+func TestStoreDelete(t *testing.T) {
+	s, db := openTestStore(t)
+	ctx := testCtx(t)
+	// "ab" has "a" as a prefix: deleting "a" must not touch it.
+	for _, id := range []string{"a", "ab"} {
+		require.NoError(t, s.Create(ctx, id, []byte(`"`+id+`"`), map[int]any{0: u8(t, []byte(id)), 3: u8(t, []byte("x"))}))
+		for _, k := range [][3]int{{0, 0, 0}, {0, 0, 1}, {0, 1, 0}, {3, 0, 0}} {
+			seg := &core.Segment{Record: k[0], Generation: k[1], Seq: k[2], Chunks: []core.Chunk{chunk(t, []byte(id))}}
+			require.NoError(t, s.Put(ctx, id, []byte(`"`+id+`"`), seg))
+		}
+	}
+	require.NoError(t, s.Delete(ctx, "a"))
+
+	docs, err := s.Load(ctx)
+	require.NoError(t, err)
+	require.Len(t, docs, 1)
+	assert.Equal(t, `"ab"`, string(docs[0]))
+	assert.Equal(t, `[["ab",0],["ab",3]]`, keysIDB(t, db, "bodies"))
+	assert.Equal(t, `[["ab",0,0,0],["ab",0,0,1],["ab",0,1,0],["ab",3,0,0]]`, keysIDB(t, db, "segments"))
+	b, err := s.Body(ctx, "ab", 0)
+	require.NoError(t, err)
+	assert.Equal(t, "ab", string(goBytes(t, b.(safejs.Value))))
+
+	require.NoError(t, s.Delete(ctx, "ab"))
+	assert.Equal(t, `[]`, keysIDB(t, db, "fetches"))
+	assert.Equal(t, `[]`, keysIDB(t, db, "bodies"))
+	assert.Equal(t, `[]`, keysIDB(t, db, "segments"))
+	require.NoError(t, s.Delete(ctx, "never-stored"))
+}
+
+func TestStorePersistsAcrossOpens(t *testing.T) {
+	s, db := openTestStore(t)
+	ctx := testCtx(t)
+	require.NoError(t, s.Create(ctx, "u1", []byte(`{"v":1}`), map[int]any{0: u8(t, []byte("body"))}))
+	seg := &core.Segment{Chunks: []core.Chunk{chunk(t, []byte("seg")), chunk(t, []byte("ment"))}}
+	require.NoError(t, s.Put(ctx, "u1", []byte(`{"v":2}`), seg))
+	_, _ = s.db.Call("close")
+
+	again, err := OpenStore(ctx, db)
+	require.NoError(t, err)
+	defer func() { _, _ = again.db.Call("close") }()
+	docs, err := again.Load(ctx)
+	require.NoError(t, err)
+	require.Len(t, docs, 1)
+	assert.JSONEq(t, `{"v":2}`, string(docs[0]))
+	b, err := again.Body(ctx, "u1", 0)
+	require.NoError(t, err)
+	assert.Equal(t, "body", string(goBytes(t, b.(safejs.Value))))
+	assert.Equal(t, "segment", string(goBytes(t, readIDB(t, db, "segments", []any{"u1", 0, 0, 0}))))
+}
+
+// A request that fails inside a transaction fires error (bubbling to the
+// transaction) before abort; waitRequest reads transaction.error in that first
+// handler, when it is still null, and reports a generic AbortError.
+func TestStoreTxKeepsRequestError(t *testing.T) {
+	s, _ := openTestStore(t)
+	err := s.tx(testCtx(t), "readwrite", func(st map[string]safejs.Value) error {
+		_, _ = st[storeFetches].Call("add", "a", "k")
+		_, _ = st[storeFetches].Call("add", "b", "k") // ConstraintError, asynchronously
+		return nil
+	}, storeFetches)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "ConstraintError")
+}
