@@ -1,5 +1,3 @@
-  const exposedResults = new Set(['', 'success', 'bad-status']);
-
   class BackgroundFetchRegistration extends EventTarget {
     constructor(token) {
       illegalConstructor(token);
@@ -73,7 +71,7 @@
   // responseReady: resolves once the record's response headers are stored (SPEC §3.8).
   async function responseFor(client, db, view) {
     while (!view.response && !view.result) view = await client.call('waitRecord', view);
-    if (!view.response || !exposedResults.has(view.result)) throw unavailable(view.result);
+    if (!view.response || !view.exposed) throw unavailable(view.result);
     const r = view.response;
     const nullBody = [204, 205, 304].includes(r.status);
     const response = new Response(nullBody ? null : bodyStream(client, db, view), {
@@ -112,7 +110,7 @@
             return;
           }
           if (view.result) {
-            if (exposedResults.has(view.result)) controller.close(); else controller.error(unavailable(view.result));
+            if (view.exposed) controller.close(); else controller.error(unavailable(view.result));
             return;
           }
           view = await client.call('waitRecord', view);

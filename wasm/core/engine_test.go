@@ -78,6 +78,7 @@ func TestBadStatusIsStoredExposedAndFailsWithoutStoppingOthers(t *testing.T) {
 		if assert.Len(t, views, 1) {
 			assert.Equal(t, 404, views[0].Response.Status)
 			assert.Equal(t, ReasonBadStatus, views[0].Result)
+			assert.True(t, views[0].Exposed, "a bad status is exposed")
 		}
 		assert.Equal(t, []byte("not here"), h.store.body(t, snap.UniqueID, 0))
 		assert.Equal(t, pattern(100000, 9), h.store.body(t, snap.UniqueID, 1))
@@ -253,6 +254,8 @@ func TestAbortGivesAbortEventAndAbortedRecords(t *testing.T) {
 	assert.Empty(t, h.e.IDs())
 	final := h.rec.wait(t)
 	assert.Equal(t, ReasonAborted, final.FailureReason)
+	assert.False(t, exposedResult(ReasonAborted), "aborted records reject responseReady")
+	assert.False(t, exposedResult(ReasonFetchError))
 	assert.Contains(t, h.rec.eventList(), "event:backgroundfetchabort")
 }
 

@@ -11,13 +11,19 @@ type RecordView struct {
 	Generation int       `json:"generation"`
 	Segments   int       `json:"segments"`
 	Result     string    `json:"result"`
+	Exposed    bool      `json:"exposed"` // the response may be read (SPEC §2: "", success or bad-status)
+}
+
+// exposedResult reports whether a record with this result exposes its response.
+func exposedResult(result string) bool {
+	return result == ResultNone || result == ResultSuccess || result == ReasonBadStatus
 }
 
 func viewLocked(f *bgFetch, i int) RecordView {
 	r := &f.doc.Records[i]
 	return RecordView{
 		UniqueID: f.doc.UniqueID, Index: i, Request: r.Request, Response: r.Response,
-		Generation: r.Generation, Segments: r.Segments, Result: r.Result,
+		Generation: r.Generation, Segments: r.Segments, Result: r.Result, Exposed: exposedResult(r.Result),
 	}
 }
 
