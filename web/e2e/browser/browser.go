@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -213,4 +214,15 @@ func ctxErr(ctx context.Context, err error) error {
 		return fmt.Errorf("%w (%v)", context.Cause(ctx), err)
 	}
 	return err
+}
+
+// findExecutable returns the first of candidates on the PATH, or an error naming the Debian package.
+func findExecutable(name, pkg string, candidates ...string) (string, error) {
+	for _, c := range candidates {
+		if p, err := exec.LookPath(c); err == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("no %s found (tried %s); install it, e.g. apt-get install %s",
+		name, strings.Join(candidates, ", "), pkg)
 }

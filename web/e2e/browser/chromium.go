@@ -52,15 +52,8 @@ var _ Browser = (*Chromium)(nil)
 
 // FindChromium returns the path of a Chromium or Chrome binary.
 func FindChromium() (string, error) {
-	cands := []string{"/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome",
-		"google-chrome-stable", "chrome", "headless_shell", "chrome-headless-shell"}
-	for _, c := range cands {
-		if p, err := exec.LookPath(c); err == nil {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("no Chromium found (tried %s); install it, e.g. apt-get install chromium",
-		strings.Join(cands, ", "))
+	return findExecutable("Chromium", "chromium", "/usr/bin/chromium", "chromium", "chromium-browser",
+		"google-chrome", "google-chrome-stable", "chrome", "headless_shell", "chrome-headless-shell")
 }
 
 // LaunchChromium starts Chromium with one blank tab. ctx bounds the launch

@@ -98,14 +98,7 @@ var defaultFirefoxPrefs = map[string]any{
 
 // FindFirefox returns the path of a Firefox binary.
 func FindFirefox() (string, error) {
-	cands := []string{"firefox-esr", "firefox"}
-	for _, c := range cands {
-		if p, err := exec.LookPath(c); err == nil {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("no Firefox found (tried %s); install it, e.g. apt-get install firefox-esr",
-		strings.Join(cands, ", "))
+	return findExecutable("Firefox", "firefox-esr", "firefox-esr", "firefox")
 }
 
 // LaunchFirefox starts headless Firefox and opens a BiDi session on its first
