@@ -12,10 +12,9 @@ import (
 	"github.com/hack-pad/safejs"
 )
 
-// JSError is a JavaScript exception or rejection reason seen from Go.
-type JSError struct{ Name, Message string }
-
-func (e *JSError) Error() string { return e.Name + ": " + e.Message }
+// JSError is a JavaScript exception or rejection reason seen from Go; the core reads its Name
+// (a QuotaExceededError from IndexedDB becomes "quota-exceeded").
+type JSError = core.Error
 
 // errorOf describes a JS value thrown or rejected.
 func errorOf(v safejs.Value) error {

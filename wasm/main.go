@@ -45,7 +45,7 @@ func start(ctx context.Context, host safejs.Value) error {
 	console := safejs.MustGetGlobal("console")
 	engine := core.New(core.Platform{
 		Store: store, Fetcher: bridge.NewFetcher(), Notifier: notifier, Clock: core.SystemClock{},
-		NewID: newID,
+		NewID: newID, StorageAvailable: bridge.StorageAvailable,
 		Logf: func(format string, args ...any) {
 			_, _ = console.Call("warn", fmt.Sprintf(format, args...))
 		},

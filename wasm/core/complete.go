@@ -15,8 +15,8 @@ func (e *Engine) perform(f *bgFetch) {
 		if result != ResultSuccess && reason == "" {
 			reason = result
 		}
-		if result == ReasonDownloadTotalExceeded {
-			f.cancel() // the only record failure that stops the others
+		if result == ReasonDownloadTotalExceeded || result == ReasonQuotaExceeded {
+			f.cancel() // the record failures that stop the others: no byte more can be stored
 		}
 	}
 	e.mu.Lock()

@@ -34,11 +34,12 @@ type fetchDoc struct {
 type recordDoc struct {
 	Request    Request   `json:"request"`
 	Response   *Response `json:"response,omitempty"`
-	Length     int64     `json:"length"`     // complete length of the body, -1 if unknown
-	Generation int       `json:"generation"` // bumped when the body restarts from zero
-	Segments   int       `json:"segments"`   // segments stored in this generation
-	Stored     int64     `json:"stored"`     // body bytes stored in this generation
-	Result     string    `json:"result"`     // "", "success" or a failure reason
+	Length     int64     `json:"length"`         // complete length of the body, -1 if unknown
+	Generation int       `json:"generation"`     // bumped when the body restarts from zero
+	Segments   int       `json:"segments"`       // segments stored in this generation
+	Stored     int64     `json:"stored"`         // body bytes stored in this generation
+	Result     string    `json:"result"`         // "", "success" or a failure reason
+	Sent       bool      `json:"sent,omitempty"` // the request body reached the server: counted in uploaded
 }
 
 func (d *fetchDoc) downloaded() uint64 {

@@ -49,6 +49,7 @@ type bgFetch struct {
 	recordsAvailable bool          // guarded by Engine.mu
 	changed          chan struct{} // closed and replaced on every change; guarded by Engine.mu
 	bodies           map[int]any   // request bodies given to fetch(); nil after a restart
+	buffered         int64         // bytes accepted but not yet stored, all records; guarded by Engine.mu
 	ctx              context.Context
 	cancel           context.CancelFunc
 	progress         *throttle
@@ -148,6 +149,11 @@ func (e *Engine) Fetch(ctx context.Context, id string, reqs []Request, bodies ma
 	}
 	if err := ValidateRequests(reqs); err != nil {
 		return Snapshot{}, err
+	}
+	if opts.DownloadTotal > 0 && e.p.StorageAvailable != nil {
+		if avail, ok := e.p.StorageAvailable(ctx); ok && opts.DownloadTotal > avail {
+			return Snapshot{}, quotaExceeded("downloadTotal is larger than the storage available.")
+		}
 	}
 	doc := &fetchDoc{Version: SchemaVersion, UniqueID: e.p.NewID(), ID: id, Options: opts, Phase: phaseActive}
 	for _, r := range reqs {

@@ -1,6 +1,9 @@
 package core
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+)
 
 // Error is an exception the JS side rethrows: Name is "TypeError" or a DOMException name.
 type Error struct {
@@ -15,3 +18,11 @@ func typeError(format string, args ...any) error {
 }
 
 func invalidState(msg string) error { return &Error{Name: "InvalidStateError", Message: msg} }
+
+func quotaExceeded(msg string) error { return &Error{Name: "QuotaExceededError", Message: msg} }
+
+// IsQuotaExceeded reports whether a platform error means storage refused the write for quota.
+func IsQuotaExceeded(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Name == "QuotaExceededError"
+}

@@ -25,6 +25,8 @@ type memStore struct {
 	bodies map[string]any
 	segs   map[string][]byte // "uid/record/gen/seq"
 	puts   int
+	// failPut, when set, is the error of every Put that carries a segment.
+	failPut error
 }
 
 func newMemStore() *memStore {
@@ -54,6 +56,9 @@ func (s *memStore) Create(_ context.Context, uid string, doc []byte, bodies map[
 func (s *memStore) Put(_ context.Context, uid string, doc []byte, seg *Segment) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if seg != nil && s.failPut != nil {
+		return s.failPut
+	}
 	s.puts++
 	s.docs[uid] = doc
 	if seg != nil {

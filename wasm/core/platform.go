@@ -69,6 +69,8 @@ type Platform struct {
 	Clock    Clock
 	// NewID returns a fresh unique id for a fetch.
 	NewID func() string
+	// StorageAvailable returns how many bytes the origin may still store, if the platform knows.
+	StorageAvailable func(ctx context.Context) (uint64, bool)
 	// Logf reports problems that have no caller to return them to.
 	Logf func(format string, args ...any)
 }

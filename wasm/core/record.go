@@ -9,8 +9,12 @@ import (
 	"time"
 )
 
-// errRetry marks an attempt that failed in a way a later attempt may fix.
-var errRetry = errors.New("retry")
+var (
+	// errRetry marks an attempt that failed in a way a later attempt may fix.
+	errRetry = errors.New("retry")
+	// errTotalExceeded stops a body whose next chunk would pass the fetch's downloadTotal.
+	errTotalExceeded = errors.New("downloadTotal exceeded")
+)
 
 // completeRecord fetches one record until it settles and returns its result (SPEC §3.3).
 func (e *Engine) completeRecord(f *bgFetch, i int) (result string) {
@@ -98,6 +102,12 @@ func (e *Engine) attempt(f *bgFetch, i int) (string, error) {
 		e.startBody(f, i, resp)
 	}
 	if err := e.storeBody(f, i, stream); err != nil {
+		switch {
+		case errors.Is(err, errTotalExceeded):
+			return ReasonDownloadTotalExceeded, nil
+		case IsQuotaExceeded(err):
+			return ReasonQuotaExceeded, nil
+		}
 		return "", retryIf(retryable, err)
 	}
 	e.mu.Lock()
@@ -158,6 +168,10 @@ func (e *Engine) startBody(f *bgFetch, i int, resp *Response) {
 	r := &f.doc.Records[i]
 	resetBodyLocked(r)
 	r.Response = exposed(resp)
+	if r.Request.HasBody && !r.Sent { // a response means the server has the whole request body
+		r.Sent = true
+		f.doc.Uploaded += uint64(r.Request.BodySize)
+	}
 	r.Length = -1
 	if resp.Status != 206 && resp.Header("Content-Encoding") == "" {
 		if n, err := strconv.ParseInt(resp.Header("Content-Length"), 10, 64); err == nil {
@@ -202,6 +216,12 @@ func (e *Engine) storeBody(f *bgFetch, i int, stream Body) error {
 		if c.Len() == 0 {
 			continue
 		}
+		if !e.admit(f, c.Len()) {
+			if ferr := flush(); ferr != nil {
+				return ferr
+			}
+			return errTotalExceeded
+		}
 		if size == 0 {
 			since = e.p.Clock.Now()
 		}
@@ -215,6 +235,19 @@ func (e *Engine) storeBody(f *bgFetch, i int, stream Body) error {
 	}
 }
 
+// admit accepts n more body bytes unless they would make the stored total exceed a
+// non-zero downloadTotal (SPEC §3.13 rule 6: "would exceed", checked before storing).
+func (e *Engine) admit(f *bgFetch, n int) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	total := f.doc.Options.DownloadTotal
+	if total > 0 && f.doc.downloaded()+uint64(f.buffered)+uint64(n) > total {
+		return false
+	}
+	f.buffered += int64(n)
+	return true
+}
+
 // storeSegment writes one segment with the document that counts it, then applies it in memory,
 // so a stored document never counts a segment that is not stored.
 func (e *Engine) storeSegment(f *bgFetch, i int, chunks []Chunk, size int) error {
@@ -225,10 +258,13 @@ func (e *Engine) storeSegment(f *bgFetch, i int, chunks []Chunk, size int) error
 	r.Segments++
 	r.Stored += int64(size)
 	e.mu.Unlock()
-	if err := e.p.Store.Put(f.ctx, doc.UniqueID, doc.encode(), seg); err != nil {
+	err := e.p.Store.Put(f.ctx, doc.UniqueID, doc.encode(), seg)
+	e.mu.Lock()
+	f.buffered -= int64(size)
+	if err != nil {
+		e.mu.Unlock()
 		return err
 	}
-	e.mu.Lock()
 	f.doc.Records[i].Segments++
 	f.doc.Records[i].Stored += int64(size)
 	f.touch()

@@ -3,8 +3,11 @@
 // Routes:
 //
 //	GET|HEAD /files/<size>[.ext]  deterministic bytes (size: digits + optional k/m/g), Range/If-Range aware;
-//	                              query: v (version, default 1), rate, ignore-range, drop, stall, status
+//	                              query: v (version, default 1), rate, ignore-range, drop, stall, status,
+//	                              header=Name:Value (repeatable), nocors (no CORS headers)
 //	GET /status/<code>            that status with "status <code>\n" repeated to 1 KiB
+//	ANY /echo                     the request body back, with X-Method and X-Content-Type headers
+//	GET /redirect?to=<path>       302 to that path
 //	GET /sha256/<rest>            hex SHA-256 of the full 200 body of /<rest> (files and status only)
 //	GET /log, POST /log/reset     the /files/ request log as JSON, and clearing it
 //	anything else                 static files from the configured mounts

@@ -42,6 +42,7 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request) {
 	h.Set("ETag", c.ETag())
 	h.Set("Last-Modified", c.LastModified().Format(http.TimeFormat))
 	h.Set("Cache-Control", "no-store")
+	extraHeaders(h, r)
 
 	status, start, end := http.StatusOK, int64(0), size
 	switch {

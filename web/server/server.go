@@ -43,6 +43,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveStatus(w, r)
 	case strings.HasPrefix(p, "/sha256/"):
 		s.serveDigest(w, r)
+	case p == "/echo":
+		s.serveEcho(w, r)
+	case p == "/redirect":
+		s.serveRedirect(w, r)
 	case p == "/log":
 		s.serveLog(w, r)
 	case p == "/log/reset":

@@ -24,6 +24,7 @@ func (s *Server) serveStatus(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", "text/plain; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	setCORS(h)
+	extraHeaders(h, r)
 	if bodyAllowed(code) {
 		h.Set("Content-Length", strconv.Itoa(len(body)))
 	}

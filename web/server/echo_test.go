@@ -1,0 +1,42 @@
+package server_test
+
+import (
+	"bytes"
+	"net/http"
+	"testing"
+
+	"github.com/bgfetch/bgfetch/web/server"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestEchoReturnsTheRequestBody(t *testing.T) {
+	f := newFixture(t, server.Options{})
+	req, err := http.NewRequest(http.MethodPut, f.ts.URL+"/echo", bytes.NewReader([]byte("payload")))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "text/plain")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var got bytes.Buffer
+	_, _ = got.ReadFrom(resp.Body)
+	assert.Equal(t, "payload", got.String())
+	assert.Equal(t, "PUT", resp.Header.Get("X-Method"))
+	assert.Equal(t, "text/plain", resp.Header.Get("X-Content-Type"))
+}
+
+func TestRedirectAndExtraHeaders(t *testing.T) {
+	f := newFixture(t, server.Options{})
+	resp, body := f.get("/redirect?to=/status/201")
+	assert.Equal(t, http.StatusCreated, resp.StatusCode, "followed")
+	assert.Len(t, body, 1024)
+	resp, _ = f.get("/redirect?to=//elsewhere/")
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+
+	resp, _ = f.get("/files/1k?header=Vary:Accept&header=X-Secret:1&nocors")
+	assert.Equal(t, "Accept", resp.Header.Get("Vary"))
+	assert.Equal(t, "1", resp.Header.Get("X-Secret"))
+	assert.Empty(t, resp.Header.Get("Access-Control-Allow-Origin"), "nocors drops the CORS headers")
+	resp, _ = f.get("/files/1k")
+	assert.Equal(t, "*", resp.Header.Get("Access-Control-Allow-Origin"))
+}
