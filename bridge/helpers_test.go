@@ -63,9 +63,15 @@ func u8(t *testing.T, b []byte) safejs.Value {
 	return v
 }
 
-// goBytes copies a JS Uint8Array or ArrayBuffer into Go.
+// goBytes copies a JS Uint8Array, ArrayBuffer or Blob into Go.
 func goBytes(t *testing.T, v safejs.Value) []byte {
 	t.Helper()
+	if ok, _ := v.InstanceOf(safejs.MustGetGlobal("Blob")); ok {
+		p, err := v.Call("arrayBuffer")
+		require.NoError(t, err)
+		v, err = Await(testCtx(t), p)
+		require.NoError(t, err)
+	}
 	view := v
 	if ok, _ := v.InstanceOf(safejs.MustGetGlobal("Uint8Array")); !ok {
 		var err error

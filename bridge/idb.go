@@ -14,15 +14,15 @@ import (
 const (
 	storeFetches  = "fetches"  // uniqueId → fetch document (JSON text)
 	storeBodies   = "bodies"   // [uniqueId, record] → request body
-	storeSegments = "segments" // [uniqueId, record, generation, seq] → Uint8Array
+	storeSegments = "segments" // [uniqueId, record, generation, seq] → Blob
 	dbVersion     = 1
 )
 
 // Store is core.Store over IndexedDB. Every method is one transaction, built without
 // blocking so the transaction cannot auto-commit half way.
 type Store struct {
-	db                 safejs.Value
-	keyRange, uint8Arr safejs.Value
+	db                    safejs.Value
+	keyRange, array, blob safejs.Value
 }
 
 // OpenStore opens (creating if needed) the database named name.
@@ -48,7 +48,8 @@ func OpenStore(ctx context.Context, name string) (*Store, error) {
 		return nil, err
 	}
 	db, _ := req.Get("result")
-	return &Store{db: db, keyRange: safejs.MustGetGlobal("IDBKeyRange"), uint8Arr: safejs.MustGetGlobal("Uint8Array")}, nil
+	return &Store{db: db, keyRange: safejs.MustGetGlobal("IDBKeyRange"),
+		array: safejs.MustGetGlobal("Array"), blob: safejs.MustGetGlobal("Blob")}, nil
 }
 
 // waitRequest waits for an IDBRequest or IDBTransaction to finish.
@@ -158,7 +159,8 @@ func (s *Store) Create(ctx context.Context, uniqueID string, doc []byte, bodies 
 	}, storeFetches, storeBodies)
 }
 
-// Put implements core.Store: the segment's chunks are joined into one Uint8Array in JS.
+// Put implements core.Store. A segment is stored as one Blob of its chunks: readers that hold
+// its handle can still read it after the fetch's data is deleted (js/ pins settled records).
 func (s *Store) Put(ctx context.Context, uniqueID string, doc []byte, seg *core.Segment) error {
 	names := []string{storeFetches}
 	var value safejs.Value
@@ -184,25 +186,16 @@ func (s *Store) Put(ctx context.Context, uniqueID string, doc []byte, seg *core.
 }
 
 func (s *Store) join(chunks []core.Chunk) (safejs.Value, error) {
-	if len(chunks) == 1 {
-		return chunks[0].(Chunk).Value, nil
-	}
-	total := 0
-	for _, c := range chunks {
-		total += c.Len()
-	}
-	out, err := s.uint8Arr.New(total)
+	parts, err := s.array.New(len(chunks))
 	if err != nil {
 		return safejs.Undefined(), err
 	}
-	off := 0
-	for _, c := range chunks {
-		if _, err := out.Call("set", c.(Chunk).Value, off); err != nil {
+	for i, c := range chunks {
+		if err := parts.SetIndex(i, c.(Chunk).Value); err != nil {
 			return safejs.Undefined(), err
 		}
-		off += c.Len()
 	}
-	return out, nil
+	return s.blob.New(parts)
 }
 
 // Body implements core.Store.

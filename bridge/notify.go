@@ -20,9 +20,10 @@ const syncTimeout = 500 * time.Millisecond
 type Notifier struct {
 	host, channel, json, clients safejs.Value
 
-	mu   sync.Mutex
-	acks map[string]int
-	wake chan struct{}
+	mu      sync.Mutex
+	acks    map[string]int
+	settled map[string]safejs.Value // the worker realm's promise for a final update
+	wake    chan struct{}
 }
 
 // NewNotifier opens the registration's channel; pages acknowledge final updates on it.
@@ -32,7 +33,7 @@ func NewNotifier(host safejs.Value, channelName string) (*Notifier, error) {
 		return nil, err
 	}
 	n := &Notifier{host: host, channel: ch, json: safejs.MustGetGlobal("JSON"),
-		acks: map[string]int{}, wake: make(chan struct{})}
+		acks: map[string]int{}, settled: map[string]safejs.Value{}, wake: make(chan struct{})}
 	n.clients, _ = safejs.Global().Get("clients")
 	onMessage, err := safejs.FuncOf(func(_ safejs.Value, args []safejs.Value) any {
 		data, _ := arg(args, 0).Get("data")
@@ -71,13 +72,18 @@ func (n *Notifier) Update(s core.Snapshot) {
 		n.mu.Unlock()
 	}
 	v := n.value(s)
-	_, _ = n.host.Call("update", v)
+	settled, _ := n.host.Call("update", v)
+	if s.Result != "" && s.RecordsAvailable && settled.Type() == safejs.TypeObject {
+		n.mu.Lock()
+		n.settled[s.UniqueID] = settled
+		n.mu.Unlock()
+	}
 	msg := n.value(map[string]any{"bgfetch": "update", "snapshot": s})
 	_, _ = n.channel.Call("postMessage", msg)
 }
 
-// Sync implements core.Notifier: it waits for an ack of the final update from every
-// window of the origin that runs the shim, or for syncTimeout.
+// Sync implements core.Notifier: it waits until the worker's realm and every window of the
+// origin that runs the shim have applied the final update (and pinned their records), or for syncTimeout.
 func (n *Notifier) Sync(ctx context.Context, uniqueID string) {
 	ctx, cancel := context.WithTimeout(ctx, syncTimeout)
 	defer cancel()
@@ -86,6 +92,13 @@ func (n *Notifier) Sync(ctx context.Context, uniqueID string) {
 		delete(n.acks, uniqueID)
 		n.mu.Unlock()
 	}()
+	n.mu.Lock()
+	settled, ok := n.settled[uniqueID]
+	delete(n.settled, uniqueID)
+	n.mu.Unlock()
+	if ok {
+		_, _ = Await(ctx, settled) // the worker's own records are pinned
+	}
 	windows := n.windowCount(ctx)
 	for {
 		n.mu.Lock()

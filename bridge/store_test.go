@@ -132,8 +132,8 @@ func TestStorePutIsAtomic(t *testing.T) {
 	s, db := openTestStore(t)
 	ctx := testCtx(t)
 	require.NoError(t, s.Create(ctx, "u1", []byte(`{"v":0}`), nil))
-	notCloneable := jsFunc(`() => {}`)
-	seg := &core.Segment{Chunks: []core.Chunk{Chunk{Value: notCloneable, N: 1}}}
+	notBytes := jsFunc(`Symbol("not bytes")`) // a Blob cannot be made of it
+	seg := &core.Segment{Chunks: []core.Chunk{Chunk{Value: notBytes, N: 1}}}
 	require.Error(t, s.Put(ctx, "u1", []byte(`{"v":1}`), seg))
 	docs, err := s.Load(ctx)
 	require.NoError(t, err)

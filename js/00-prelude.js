@@ -68,4 +68,29 @@
     return { name: (e && e.name) || 'TypeError', message: (e && e.message) || String(e) };
   }
 
+  // WebIDL unsigned long long: truncate, then modulo 2^64; kept below 2^64 so the engine can parse it.
+  function unsignedLongLong(v) {
+    let n = Math.trunc(Number(v));
+    if (!Number.isFinite(n)) return 0;
+    n %= 2 ** 64;
+    if (n < 0) n += 2 ** 64;
+    return Math.min(n, 18446744073709549568);
+  }
+
+  // sequence<ImageResource>: src is required and resolved against this realm's URL.
+  function imageResources(icons) {
+    if (icons === undefined) return [];
+    if (icons === null || typeof icons !== 'object' || typeof icons[Symbol.iterator] !== 'function') {
+      throw new TypeError('icons must be a sequence of ImageResource.');
+    }
+    return [...icons].map((icon) => {
+      if (icon === null || typeof icon !== 'object' || icon.src === undefined) {
+        throw new TypeError("Failed to read the 'src' property from 'ImageResource': Required member is undefined.");
+      }
+      const out = { src: new URL(String(icon.src), g.location.href).href };
+      for (const k of ['sizes', 'type', 'label']) if (icon[k] !== undefined) out[k] = String(icon[k]);
+      return out;
+    });
+  }
+
   const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));

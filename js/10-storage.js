@@ -26,3 +26,28 @@
       req.onerror = () => reject(req.error);
     });
   }
+
+  // Segment handles (Blobs) of each record view, in one transaction. A Blob read from IndexedDB
+  // stays readable after its entry is deleted, so pinned records outlive the stored fetch.
+  async function segmentHandles(dbName, views) {
+    const db = await openDatabase(dbName);
+    return new Promise((resolve, reject) => {
+      const tx = db.transaction('segments', 'readonly');
+      const store = tx.objectStore('segments');
+      const out = views.map(() => null);
+      views.forEach((v, i) => {
+        const range = IDBKeyRange.bound([v.uniqueId, v.index, v.generation, 0], [v.uniqueId, v.index, v.generation, Infinity]);
+        const req = store.getAll(range);
+        req.onsuccess = () => { out[i] = req.result; };
+      });
+      tx.oncomplete = () => resolve(out);
+      tx.onerror = () => reject(tx.error);
+      tx.onabort = () => reject(tx.error || new DOMException('aborted', 'AbortError'));
+    });
+  }
+
+  // Bytes of one stored segment value (a Blob, or bytes stored by an older version).
+  async function segmentBytes(value) {
+    if (value instanceof Blob) return new Uint8Array(await value.arrayBuffer());
+    return value instanceof Uint8Array ? value : new Uint8Array(value);
+  }

@@ -30,7 +30,7 @@
         uniqueId: s.uniqueId, request: query,
         options: { ignoreSearch: !!opts.ignoreSearch, ignoreMethod: !!opts.ignoreMethod, ignoreVary: !!opts.ignoreVary },
       });
-      return Promise.all(res.records.map((view) => createRecord(s.client, res.db, view)));
+      return createRecords(s.client, res.db, res.records);
     }
 
     get onprogress() { return state(this, BackgroundFetchRegistration).onprogress; }
@@ -50,31 +50,69 @@
     constructor(token) { illegalConstructor(token); }
     get responseReady() {
       const s = state(this, BackgroundFetchRecord);
-      if (!s.responseReady) s.responseReady = responseFor(s.client, s.db, s.view);
+      if (!s.responseReady) s.responseReady = responseFor(s.stored);
       return s.responseReady;
     }
   }
   idlInterface(BackgroundFetchRecord, 'BackgroundFetchRecord', ['request']);
 
-  async function createRecord(client, db, view) {
+  // The stored response of one record, as one realm reads it. Once the record has settled its
+  // segments are pinned: their handles keep the bytes readable after the fetch's data is deleted.
+  class StoredRecord {
+    constructor(client, db, view) {
+      Object.assign(this, { client, db, view, pinned: null });
+    }
+
+    async refresh() {
+      this.view = await this.client.call('waitRecord', this.view);
+    }
+
+    async segment(seq) {
+      const v = this.view;
+      const value = this.pinned ? this.pinned[seq] : await storedValue(this.db, 'segments', [v.uniqueId, v.index, v.generation, seq]);
+      return value === undefined ? undefined : segmentBytes(value);
+    }
+  }
+
+  // Pins settled records in one transaction; a record whose segments are not all there stays unpinned.
+  async function pin(db, stored) {
+    const settled = stored.filter((r) => r.view.result && !r.pinned);
+    if (settled.length === 0) return;
+    const handles = await segmentHandles(db, settled.map((r) => r.view)).catch(() => []);
+    settled.forEach((r, i) => {
+      if (handles[i] && handles[i].length === r.view.segments) r.pinned = handles[i];
+    });
+  }
+
+  async function createRecords(client, db, views) {
+    const stored = views.map((view) => new StoredRecord(client, db, view));
+    await pin(db, stored);
+    for (const r of stored) if (!r.view.result) client.track(r);
+    return Promise.all(stored.map(async (r) => {
+      const record = new BackgroundFetchRecord(KEY);
+      internals.set(record, { request: await storedRequest(db, r.view), stored: r, responseReady: null });
+      return record;
+    }));
+  }
+
+  async function storedRequest(db, view) {
     const r = view.request;
     const init = { method: r.method, headers: r.headers, credentials: r.credentials || undefined,
       redirect: r.redirect || undefined, referrerPolicy: r.referrerPolicy || undefined, integrity: r.integrity || undefined };
     if (r.mode === 'cors' || r.mode === 'same-origin') init.mode = r.mode;
     if (r.cache && r.cache !== 'only-if-cached') init.cache = r.cache;
     if (r.hasBody) init.body = await storedValue(db, 'bodies', [view.uniqueId, view.index]);
-    const record = new BackgroundFetchRecord(KEY);
-    internals.set(record, { client, db, view, request: new Request(r.url, init), responseReady: null });
-    return record;
+    return new Request(r.url, init);
   }
 
   // responseReady: resolves once the record's response headers are stored (SPEC §3.8).
-  async function responseFor(client, db, view) {
-    while (!view.response && !view.result) view = await client.call('waitRecord', view);
-    if (!view.response || !view.exposed) throw unavailable(view.result);
-    const r = view.response;
+  async function responseFor(stored) {
+    while (!stored.view.response && !stored.view.result) await stored.refresh();
+    const v = stored.view;
+    if (!v.response || !v.exposed) throw unavailable(v.result);
+    const r = v.response;
     const nullBody = [204, 205, 304].includes(r.status);
-    const response = new Response(nullBody ? null : bodyStream(client, db, view), {
+    const response = new Response(nullBody ? null : bodyStream(stored), {
       status: r.status, statusText: r.statusText, headers: r.headers,
     });
     Object.defineProperties(response, {
@@ -92,28 +130,29 @@
   }
 
   // A body that reads the stored segments in order and waits for more while the record downloads.
-  function bodyStream(client, db, first) {
-    let view = first;
+  function bodyStream(stored) {
+    const generation = stored.view.generation;
     let seq = 0;
     return new ReadableStream({
       async pull(controller) {
         for (;;) {
-          if (view.generation !== first.generation) {
+          const v = stored.view;
+          if (v.generation !== generation) {
             controller.error(new TypeError('The response restarted from the beginning.'));
             return;
           }
-          if (seq < view.segments) {
-            const bytes = await storedValue(db, 'segments', [view.uniqueId, view.index, view.generation, seq]);
+          if (seq < v.segments) {
+            const bytes = await stored.segment(seq);
             if (bytes === undefined) { controller.error(new TypeError('The response is not available.')); return; }
             seq++;
             controller.enqueue(bytes);
             return;
           }
-          if (view.result) {
-            if (view.exposed) controller.close(); else controller.error(unavailable(view.result));
+          if (v.result) {
+            if (v.exposed) controller.close(); else controller.error(unavailable(v.result));
             return;
           }
-          view = await client.call('waitRecord', view);
+          await stored.refresh();
         }
       },
     });

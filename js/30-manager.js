@@ -4,6 +4,7 @@
       this.registration = registration;
       this.transport = transport;
       this.instances = new Map(); // uniqueId → BackgroundFetchRegistration: one object per fetch per realm
+      this.unsettled = new Map(); // uniqueId → StoredRecords to pin when the fetch settles
       this.onactive = null;
     }
 
@@ -24,8 +25,31 @@
       return reg;
     }
 
-    // Update background fetch instances (SPEC §3.4).
+    track(stored) {
+      const uid = stored.view.uniqueId;
+      if (!this.unsettled.has(uid)) this.unsettled.set(uid, new Set());
+      this.unsettled.get(uid).add(stored);
+    }
+
+    // Pins the records this realm holds of a fetch that has settled; the worker deletes the
+    // fetch's data only after every realm has answered (or a bounded wait).
+    settle(uniqueId) {
+      const held = this.unsettled.get(uniqueId);
+      if (!held) return Promise.resolve();
+      this.unsettled.delete(uniqueId);
+      const list = [...held];
+      return Promise.all(list.map((r) => (r.view.result ? null : r.refresh().catch(() => null))))
+        .then(() => pin(list[0].db, list)).catch(() => {});
+    }
+
+    // Update background fetch instances (SPEC §3.4). Returns a promise for the final update.
     update(snap) {
+      const settled = snap.result ? this.settle(snap.uniqueId) : undefined;
+      this.apply(snap);
+      return settled;
+    }
+
+    apply(snap) {
       const reg = this.instances.get(snap.uniqueId);
       if (!reg) return;
       const s = internals.get(reg);
@@ -70,8 +94,8 @@
       const opts = options || {};
       const snap = await s.client.call('fetch', {
         id, requests: serialized,
-        options: { downloadTotal: Number(opts.downloadTotal) || 0, title: opts.title === undefined ? '' : String(opts.title),
-          icons: Array.isArray(opts.icons) ? opts.icons : [] },
+        options: { downloadTotal: unsignedLongLong(opts.downloadTotal), title: opts.title === undefined ? '' : String(opts.title),
+          icons: imageResources(opts.icons) },
       }, bodies);
       return s.client.instanceFor(snap);
     }

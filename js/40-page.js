@@ -19,9 +19,10 @@
       channel.onmessage = (e) => {
         const d = e.data;
         if (!d || d.bgfetch !== 'update') return;
-        c.update(d.snapshot);
+        const settled = c.update(d.snapshot);
         if (d.snapshot.result) {
-          if (d.snapshot.recordsAvailable) channel.postMessage({ bgfetch: 'ack', uniqueId: d.snapshot.uniqueId });
+          const ack = () => channel.postMessage({ bgfetch: 'ack', uniqueId: d.snapshot.uniqueId });
+          if (d.snapshot.recordsAvailable) settled.then(ack, ack);
         } else {
           keepAlive(c);
         }

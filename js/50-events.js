@@ -39,10 +39,13 @@
       async updateUI(options = {}) {
         const es = eventStates.get(this);
         if (!es) throw new TypeError('Illegal invocation');
+        const opts = options === null || options === undefined ? {} : options;
+        imageResources(opts.icons); // the dictionary is converted first (WebIDL), so a bad icon is a TypeError
+        if (opts.title !== undefined) String(opts.title);
         if (es.uiUpdated || !isActive(es)) {
           throw new DOMException('updateUI may be called once, while the event is active.', 'InvalidStateError');
         }
-        es.uiUpdated = true; // no browser UI to update here: the call is accepted and remembered
+        es.uiUpdated = true; // there is no browser UI to update: the call is accepted and remembered
       }
     }
     idlInterface(BackgroundFetchUpdateUIEvent, 'BackgroundFetchUpdateUIEvent');

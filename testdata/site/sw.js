@@ -1,39 +1,155 @@
 // Test service worker: bgfetch first (unless ?native=1), then handlers that report every record.
+// A fetch id "<mode>.<rest>" picks what the handler does besides reporting (see modes below).
 self.BGFETCH_CONFIG = { debug: true }; // enables the test-only 'crash' operation
 if (!self.location.search.includes('native=1')) importScripts('/dist/bgfetch.js');
 
 self.addEventListener('install', () => self.skipWaiting());
 self.addEventListener('activate', (e) => e.waitUntil(self.clients.claim()));
 
+const held = new Map(); // id → resolve: events held open until the page releases them (once per id)
+const kept = new Map(); // id → registration objects this realm got from get()
+
 async function sha256(buf) {
   const d = new Uint8Array(await crypto.subtle.digest('SHA-256', buf));
   return Array.from(d, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-async function report(event) {
+async function post(msg) {
+  const clients = await self.clients.matchAll({ includeUncontrolled: true, type: 'window' });
+  for (const c of clients) c.postMessage(msg);
+}
+
+const outcome = (p) => Promise.resolve(p).then(() => 'resolved', (e) => 'rejected:' + (e && e.name));
+
+function attempt(fn) {
+  try {
+    fn();
+    return 'ok';
+  } catch (e) {
+    return 'threw:' + (e && e.name);
+  }
+}
+
+// What the handler must do synchronously, per mode; each returns values the report includes.
+const modes = {
+  'updateui-twice': (event) => ({ first: outcome(event.updateUI({ title: 'one' })), second: outcome(event.updateUI({ title: 'two' })) }),
+  'updateui-waituntil': (event) => {
+    const later = new Promise((r) => setTimeout(r, 100)).then(() => outcome(event.updateUI({ title: 'later' })));
+    event.waitUntil(later);
+    return { later };
+  },
+  'updateui-bad-icon': (event) => ({ icons: outcome(event.updateUI({ icons: [{ sizes: '1x1' }] })) }),
+  'waituntil-nested': (event) => {
+    let nested = 'not called';
+    event.waitUntil(Promise.resolve().then(() => { nested = attempt(() => event.waitUntil(Promise.resolve())); }));
+    return { nested: Promise.resolve().then(() => new Promise((r) => setTimeout(r, 10))).then(() => nested) };
+  },
+};
+
+// Observations made during every event, from this realm.
+async function observe(event) {
   const reg = event.registration;
-  const records = await reg.matchAll();
+  const bf = self.registration.backgroundFetch;
+  const o = {
+    type: event.type,
+    isExtendable: event instanceof ExtendableEvent,
+    isBackgroundFetchEvent: typeof BackgroundFetchEvent === 'function' && event instanceof BackgroundFetchEvent,
+    isUpdateUIEvent: typeof BackgroundFetchUpdateUIEvent === 'function' && event instanceof BackgroundFetchUpdateUIEvent,
+    hasUpdateUI: typeof event.updateUI === 'function',
+    isTrustedOrPolyfill: event.isTrusted || !!self.__bgfetchLoaded,
+    sameAsKept: kept.has(reg.id) ? kept.get(reg.id) === reg : null,
+    sameAsTarget: event.registration === event.registration,
+  };
+  o.getDuring = (await bf.get(reg.id)) === undefined ? 'undefined' : 'found';
+  o.idsDuring = await bf.getIds();
+  o.recordsAvailableDuring = reg.recordsAvailable;
+  o.abortDuring = await reg.abort();
+  o.ctor = attempt(() => {
+    const Ctor = event.constructor;
+    const copy = new Ctor('x', { registration: reg });
+    if (copy.registration !== reg || copy.type !== 'x') throw new Error('wrong event');
+  });
+  o.ctorWithoutInit = attempt(() => new event.constructor('x'));
+  return o;
+}
+
+async function report(event, extra) {
+  const reg = event.registration;
+  const observed = await observe(event);
+  for (const [k, v] of Object.entries(extra || {})) observed[k] = await v;
+  let records = [];
+  try {
+    records = await reg.matchAll();
+  } catch (e) {
+    observed.matchAllError = e.name; // expected once the event is no longer active
+  }
   const out = [];
   for (const rec of records) {
-    const item = { url: rec.request.url, method: rec.request.method };
+    const item = { url: rec.request.url, method: rec.request.method, requestContentType: rec.request.headers.get('content-type') };
+    item.requestSHA256 = await sha256(await rec.request.arrayBuffer());
     try {
       const res = await rec.responseReady;
       const body = await res.arrayBuffer();
-      Object.assign(item, { status: res.status, size: body.byteLength, sha256: await sha256(body),
-        contentLength: res.headers.get('content-length'), type: res.type, responseURL: res.url });
+      Object.assign(item, { status: res.status, statusText: res.statusText, size: body.byteLength, sha256: await sha256(body),
+        contentLength: res.headers.get('content-length'), type: res.type, responseURL: res.url, redirected: res.redirected,
+        headers: [...res.headers] });
     } catch (e) {
       item.error = e.name;
     }
     out.push(item);
   }
-  const msg = { type: 'bgfetch-event', event: event.type, id: reg.id, result: reg.result,
-    failureReason: reg.failureReason, downloaded: reg.downloaded, recordsAvailable: reg.recordsAvailable,
-    isUpdateUI: typeof event.updateUI === 'function', records: out };
-  const clients = await self.clients.matchAll({ includeUncontrolled: true, type: 'window' });
-  for (const c of clients) c.postMessage(msg);
+  return { type: 'bgfetch-event', event: event.type, id: reg.id, result: reg.result, failureReason: reg.failureReason,
+    downloaded: reg.downloaded, uploaded: reg.uploaded, uploadTotal: reg.uploadTotal, recordsAvailable: reg.recordsAvailable,
+    isUpdateUI: typeof event.updateUI === 'function', records: out, observed };
+}
+
+function handle(event) {
+  const id = event.registration.id;
+  const mode = id.split('.')[0];
+  if (mode === 'no-waituntil') {
+    // The handler returns without waitUntil: afterwards the event is no longer active.
+    setTimeout(async () => {
+      const late = { updateUI: event.updateUI ? await outcome(event.updateUI({ title: 'late' })) : 'none',
+        waitUntil: attempt(() => event.waitUntil(Promise.resolve())) };
+      post(Object.assign(await report(event), { late }));
+    }, 0);
+    return;
+  }
+  const extra = modes[mode] ? modes[mode](event) : {};
+  let hold = Promise.resolve();
+  if (mode === 'hold' && !held.has(id)) {
+    hold = new Promise((resolve) => {
+      held.set(id, resolve);
+      setTimeout(resolve, 20000);
+      post({ type: 'bgfetch-hold', id });
+    });
+  }
+  event.waitUntil(hold.then(() => report(event, extra)).then(post));
 }
 
 // One handler through addEventListener, the other through the event handler attribute.
-self.addEventListener('backgroundfetchsuccess', (event) => event.waitUntil(report(event)));
-self.onbackgroundfetchfail = (event) => event.waitUntil(report(event));
-self.addEventListener('backgroundfetchabort', (event) => event.waitUntil(report(event)));
+self.addEventListener('backgroundfetchsuccess', handle);
+self.onbackgroundfetchfail = handle;
+self.addEventListener('backgroundfetchabort', handle);
+
+// Commands from the conformance pages.
+self.addEventListener('message', (e) => {
+  const d = e.data || {};
+  const reply = (v) => e.ports[0] && e.ports[0].postMessage(v);
+  if (d.type === 'release') {
+    const resolve = held.get(d.id);
+    if (resolve) resolve();
+  } else if (d.type === 'get') {
+    e.waitUntil((async () => {
+      const bf = self.registration.backgroundFetch;
+      const a = await bf.get(d.id);
+      const b = await bf.get(d.id);
+      if (a) kept.set(d.id, a);
+      reply({ found: !!a, same: a === b });
+    })());
+  } else if (d.type === 'idl') {
+    reply(self.describeIDL ? self.describeIDL('serviceworker') : null);
+  }
+});
+
+importScripts('/conformance/idl-describe.js');

@@ -1,0 +1,60 @@
+// What responseReady exposes: SPEC §3.8 and §3.13 rules 5 and 13.
+(function () {
+  const header = (rec, name) => {
+    const h = (rec.headers || []).find(([k]) => k.toLowerCase() === name);
+    return h ? h[1] : null;
+  };
+
+  scenario('response-fields', async (t) => {
+    const id = t.id();
+    const path = '/files/4k?header=X-Custom:yes&t=' + id;
+    await t.fetch(id, [path, '/status/404?t=' + id, '/status/201?t=' + id]);
+    const ev = await t.event(id);
+    const [ok, nf, created] = ev.records;
+    t.equal('status', ok.status, 200);
+    t.equal('statusText', ok.statusText, 'OK');
+    t.equal('other headers kept', header(ok, 'x-custom'), 'yes');
+    t.equal('Content-Type kept', header(ok, 'content-type'), 'application/octet-stream');
+    t.equal('Content-Length removed', header(ok, 'content-length'), null);
+    t.equal('Content-Range removed', header(ok, 'content-range'), null);
+    t.equal('url', ok.responseURL, t.url(path));
+    t.equal('redirected', ok.redirected, false);
+    t.equal('type', ok.type, 'basic');
+    t.equal('404 status', nf.status, 404);
+    t.equal('404 statusText', nf.statusText, 'Not Found');
+    t.equal('201 status', created.status, 201);
+  });
+
+  scenario('response-redirected', async (t) => {
+    const id = t.id();
+    await t.fetch(id, '/redirect?to=' + encodeURIComponent('/files/1k?t=' + id));
+    const ev = await t.event(id);
+    const rec = ev.records[0];
+    t.equal('record.request keeps the URL asked for', rec.url, t.url('/redirect?to=' + encodeURIComponent('/files/1k?t=' + id)));
+    t.equal('response url is the final URL', rec.responseURL, t.url('/files/1k?t=' + id));
+    t.equal('redirected', rec.redirected, true);
+    t.equal('body', rec.sha256, await t.serverSHA('/files/1k'));
+  });
+
+  scenario('response-cors', async (t) => {
+    const id = t.id();
+    const url = t.crossOrigin('/files/2k?header=X-Secret:1&t=' + id);
+    await t.fetch(id, url);
+    const ev = await t.event(id);
+    const rec = ev.records[0];
+    t.equal('succeeds', ev.result, 'success');
+    t.equal('type', rec.type, 'cors');
+    t.equal('headers outside the CORS safelist are filtered', header(rec, 'x-secret'), null);
+    t.equal('body', rec.sha256, await t.serverSHA('/files/2k'));
+  });
+
+  scenario('response-cors-failure-not-leaked', async (t) => {
+    const id = t.id();
+    const r = await t.fetch(id, t.crossOrigin('/files/64k?nocors&t=' + id));
+    const ev = await t.event(id);
+    t.equal('failureReason', ev.failureReason, 'fetch-error');
+    t.equal('none of its bytes are counted', ev.downloaded, 0);
+    t.equal('nor on the page', r.downloaded, 0);
+    t.check('responseReady rejects', ev.records[0] && !!ev.records[0].error, JSON.stringify(ev.records[0]));
+  });
+})();

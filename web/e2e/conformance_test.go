@@ -1,0 +1,101 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// check is one named assertion of a conformance scenario (testdata/site/conformance/).
+type check struct {
+	Check, Detail string
+	OK            bool
+}
+
+// tally counts the scenarios of one configuration by outcome.
+type tally struct {
+	config                string
+	pass, excused, failed int
+	failures              []string
+}
+
+var (
+	talliesMu sync.Mutex
+	tallies   []*tally
+)
+
+// TestConformance runs every scenario of the conformance suite in every configuration. A scenario
+// passes when all its checks hold; it is excused when each failing check is a listed deviation.
+func TestConformance(t *testing.T) {
+	for _, cfg := range configs {
+		t.Run(cfg.name, func(t *testing.T) {
+			s := newSession(t, cfg)
+			var names []string
+			s.eval(&names, `conformance.list()`)
+			if len(names) == 0 {
+				t.Fatal("no conformance scenarios loaded")
+			}
+			tl := &tally{config: cfg.name}
+			talliesMu.Lock()
+			tallies = append(tallies, tl)
+			talliesMu.Unlock()
+			for _, name := range names {
+				t.Run(name, func(t *testing.T) {
+					s.t = t
+					var checks []check
+					s.eval(&checks, `conformance.run(%s)`, js(name))
+					excused := false
+					for _, c := range checks {
+						if deviation(t, cfg.name, c.Check) != "" && !c.OK {
+							excused = true
+						}
+						s.expect(c.Check, c.OK, "%s", c.Detail)
+					}
+					switch {
+					case t.Failed():
+						tl.failed++
+						tl.failures = append(tl.failures, name)
+					case excused:
+						tl.excused++
+					default:
+						tl.pass++
+					}
+				})
+			}
+			t.Logf("conformance %s: %d of %d scenarios pass, %d excused by listed deviations, %d fail",
+				cfg.name, tl.pass, len(names), tl.excused, tl.failed)
+		})
+	}
+}
+
+// conformanceSummary is the per-configuration table printed after the run.
+func conformanceSummary() string {
+	talliesMu.Lock()
+	defer talliesMu.Unlock()
+	if len(tallies) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-20s %9s %6s %8s %6s\n", "conformance", "scenarios", "pass", "excused", "fail")
+	for _, tl := range tallies {
+		fmt.Fprintf(&b, "%-20s %9d %6d %8d %6d\n", tl.config, tl.pass+tl.excused+tl.failed, tl.pass, tl.excused, tl.failed)
+		if len(tl.failures) > 0 {
+			fmt.Fprintf(&b, "  failing: %s\n", strings.Join(tl.failures, ", "))
+		}
+	}
+	return b.String()
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if summary := conformanceSummary(); summary != "" {
+		// go test shows a passing package's output only with -v: the Makefile prints this file.
+		if path := os.Getenv("BGFETCH_SUMMARY"); path != "" {
+			_ = os.WriteFile(path, []byte(summary), 0o644)
+		}
+		fmt.Print(summary)
+	}
+	os.Exit(code)
+}
