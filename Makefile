@@ -47,8 +47,11 @@ unit:
 bridge-test: browsers .bin/wasmexec
 	GOOS=js GOARCH=wasm $(GO) test -count=1 -exec "$(CURDIR)/.bin/wasmexec" ./bridge/
 
+# The conformance table (scenarios passing per configuration) is printed even when all pass.
 e2e: browsers dist
-	$(GO) test -count=1 -timeout 25m ./web/e2e/...
+	@mkdir -p .bin && rm -f .bin/conformance.txt
+	BGFETCH_SUMMARY=$(CURDIR)/.bin/conformance.txt $(GO) test -count=1 -timeout 25m ./web/e2e/...; \
+	  status=$$?; cat .bin/conformance.txt 2>/dev/null; exit $$status
 
 # Debian's chromium and firefox-esr; installed when missing (needs root and the package mirror).
 browsers:

@@ -90,6 +90,7 @@
           integrity: r.integrity, bodySize: body ? body.byteLength : 0, hasBody: !!body,
         });
       }
+      if (await permissionDenied()) throw new DOMException('Background fetch is not allowed for this origin.', 'NotAllowedError');
       if (!s.client.registration.active) throw new TypeError('No active registration available on the ServiceWorkerRegistration.');
       const opts = options || {};
       const snap = await s.client.call('fetch', {
@@ -117,6 +118,16 @@
     }
   }
   idlInterface(BackgroundFetchManager, 'BackgroundFetchManager');
+
+  // The "background-fetch" permission, where the browser knows it (SPEC §3.1 step 6.1).
+  async function permissionDenied() {
+    try {
+      const status = await g.navigator.permissions.query({ name: 'background-fetch' });
+      return status.state === 'denied';
+    } catch (e) {
+      return false; // the browser has no such permission: nothing denies it
+    }
+  }
 
   // registration.backgroundFetch: one manager per ServiceWorkerRegistration object.
   function installManager(clientFor) {

@@ -7,7 +7,9 @@
   const snap = (r) => r && ({ id: r.id, uploadTotal: r.uploadTotal, uploaded: r.uploaded, downloadTotal: r.downloadTotal,
     downloaded: r.downloaded, result: r.result, failureReason: r.failureReason, recordsAvailable: r.recordsAvailable });
 
+  const workerErrors = [];
   navigator.serviceWorker.addEventListener('message', (e) => {
+    if (e.data && e.data.type === 'sw-error') workerErrors.push(e.data.message);
     if (!e.data || e.data.type !== 'bgfetch-event') return;
     const r = regs.get(e.data.id);
     log.push({ kind: 'worker', ...e.data, pageView: snap(r) });
@@ -56,7 +58,10 @@
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         if (log.some((e) => e.kind === 'worker' && e.id === id)) return log.filter((e) => e.id === id);
-        if (Date.now() > deadline) throw new Error('no completion event for ' + id + ' after ' + timeoutMs + ' ms; log: ' + JSON.stringify(log.filter((e) => e.id === id).slice(-3)));
+        if (Date.now() > deadline) {
+          throw new Error('no completion event for ' + id + ' after ' + timeoutMs + ' ms; log: ' +
+            JSON.stringify(log.filter((e) => e.id === id).slice(-3)) + '; worker errors: ' + JSON.stringify(workerErrors.slice(-5)));
+        }
         await new Promise((res) => { waiters.push(res); setTimeout(res, 200); });
       }
     },

@@ -19,7 +19,10 @@ async function post(msg) {
   for (const c of clients) c.postMessage(msg);
 }
 
-const outcome = (p) => Promise.resolve(p).then(() => 'resolved', (e) => 'rejected:' + (e && e.name));
+// A promise's value, or 'pending' if it has not settled within ms: a hang is reported, not waited for.
+const within = (p, ms, pending) => Promise.race([p, new Promise((resolve, reject) => setTimeout(() => (pending instanceof Error
+  ? reject(pending) : resolve(pending === undefined ? 'pending' : pending)), ms || 5000))]);
+const outcome = (p) => within(Promise.resolve(p).then(() => 'resolved', (e) => 'rejected:' + (e && e.name)));
 
 function attempt(fn) {
   try {
@@ -60,10 +63,10 @@ async function observe(event) {
     sameAsKept: kept.has(reg.id) ? kept.get(reg.id) === reg : null,
     sameAsTarget: event.registration === event.registration,
   };
-  o.getDuring = (await bf.get(reg.id)) === undefined ? 'undefined' : 'found';
-  o.idsDuring = await bf.getIds();
   o.recordsAvailableDuring = reg.recordsAvailable;
-  o.abortDuring = await reg.abort();
+  o.getDuring = await within(bf.get(reg.id).then((r) => (r === undefined ? 'undefined' : 'found')));
+  o.idsDuring = await within(bf.getIds(), 5000, []);
+  o.abortDuring = await within(reg.abort());
   o.ctor = attempt(() => {
     const Ctor = event.constructor;
     const copy = new Ctor('x', { registration: reg });
@@ -76,20 +79,20 @@ async function observe(event) {
 async function report(event, extra) {
   const reg = event.registration;
   const observed = await observe(event);
-  for (const [k, v] of Object.entries(extra || {})) observed[k] = await v;
+  for (const [k, v] of Object.entries(extra || {})) observed[k] = await within(v);
   let records = [];
   try {
-    records = await reg.matchAll();
+    records = await within(reg.matchAll(), 10000, []);
   } catch (e) {
     observed.matchAllError = e.name; // expected once the event is no longer active
   }
   const out = [];
   for (const rec of records) {
     const item = { url: rec.request.url, method: rec.request.method, requestContentType: rec.request.headers.get('content-type') };
-    item.requestSHA256 = await sha256(await rec.request.arrayBuffer());
+    item.requestSHA256 = await within(rec.request.arrayBuffer().then(sha256), 10000);
     try {
-      const res = await rec.responseReady;
-      const body = await res.arrayBuffer();
+      const res = await within(rec.responseReady, 30000, new Error('Timeout'));
+      const body = await within(res.arrayBuffer(), 60000, new Error('Timeout'));
       Object.assign(item, { status: res.status, statusText: res.statusText, size: body.byteLength, sha256: await sha256(body),
         contentLength: res.headers.get('content-length'), type: res.type, responseURL: res.url, redirected: res.redirected,
         headers: [...res.headers] });
@@ -104,6 +107,7 @@ async function report(event, extra) {
 }
 
 function handle(event) {
+  post({ type: 'sw-error', message: 'handling ' + event.type + ' of ' + event.registration.id });
   const id = event.registration.id;
   const mode = id.split('.')[0];
   if (mode === 'no-waituntil') {
@@ -126,6 +130,10 @@ function handle(event) {
   }
   event.waitUntil(hold.then(() => report(event, extra)).then(post));
 }
+
+// Errors in this worker reach the pages, so a missing report names its cause.
+self.addEventListener('error', (e) => post({ type: 'sw-error', message: String(e.message || e) }));
+self.addEventListener('unhandledrejection', (e) => post({ type: 'sw-error', message: 'unhandled rejection: ' + (e.reason && (e.reason.stack || e.reason)) }));
 
 // One handler through addEventListener, the other through the event handler attribute.
 self.addEventListener('backgroundfetchsuccess', handle);

@@ -2,6 +2,8 @@ package server_test
 
 import (
 	"bytes"
+	"compress/gzip"
+	"io"
 	"net/http"
 	"testing"
 
@@ -39,4 +41,21 @@ func TestRedirectAndExtraHeaders(t *testing.T) {
 	assert.Empty(t, resp.Header.Get("Access-Control-Allow-Origin"), "nocors drops the CORS headers")
 	resp, _ = f.get("/files/1k")
 	assert.Equal(t, "*", resp.Header.Get("Access-Control-Allow-Origin"))
+}
+
+func TestGzipServesTheSameContentEncoded(t *testing.T) {
+	f := newFixture(t, server.Options{})
+	req, err := http.NewRequest(http.MethodGet, f.ts.URL+"/files/100k?gzip", nil)
+	require.NoError(t, err)
+	req.Header.Set("Accept-Encoding", "gzip") // set by hand, so the client leaves the body encoded
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	assert.Equal(t, "gzip", resp.Header.Get("Content-Encoding"))
+	zr, err := gzip.NewReader(resp.Body)
+	require.NoError(t, err)
+	body, err := io.ReadAll(zr)
+	require.NoError(t, err)
+	assert.Equal(t, expected(t, "/files/100k", "", 100<<10, 0, 100<<10), body)
+	assert.NotEqual(t, int64(100<<10), resp.ContentLength, "the length on the wire is the encoded one")
 }

@@ -1,12 +1,17 @@
 package server
 
 import (
+	"bytes"
+	"compress/gzip"
 	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
 )
+
+// maxGzipSize bounds the files that may be served gzip-encoded (compressed in memory).
+const maxGzipSize = 16 << 20
 
 // maxFileSize bounds /files/ sizes so size arithmetic can never overflow.
 const maxFileSize = 1 << 40
@@ -44,6 +49,10 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "no-store")
 	extraHeaders(h, r)
 
+	if r.URL.Query().Has("gzip") && f.status == 0 && r.Method == http.MethodGet && size <= maxGzipSize {
+		serveGzip(w, c, size) // content-coded: the body's length is not the resource's
+		return
+	}
 	status, start, end := http.StatusOK, int64(0), size
 	switch {
 	case f.status != 0:
@@ -133,4 +142,18 @@ func parseSize(name string) (int64, bool) {
 // bodyAllowed reports whether HTTP permits a body with this status.
 func bodyAllowed(status int) bool {
 	return status != http.StatusNoContent && status != http.StatusNotModified
+}
+
+// serveGzip sends the whole content with Content-Encoding: gzip.
+func serveGzip(w http.ResponseWriter, c *Content, size int64) {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if _, err := c.writeRange(zw, 0, size); err != nil || zw.Close() != nil {
+		http.Error(w, "gzip failed", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Encoding", "gzip")
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(buf.Bytes())
 }

@@ -20,7 +20,7 @@
 
   scenario('event-fail', async (t) => {
     const id = t.id();
-    await t.fetch(id, '/status/500?t=' + id);
+    await t.fetch(id, '/status/404?t=' + id);
     const ev = await t.event(id);
     t.equal('event', ev.event, 'backgroundfetchfail');
     t.check('a BackgroundFetchUpdateUIEvent', ev.observed.isUpdateUIEvent, JSON.stringify(ev.observed));

@@ -70,6 +70,7 @@
     const r = await t.fetch(id, [small, slow]);
     await t.until('the first bytes are stored', () => r.downloaded > 2048);
     const rec = await r.match(slow);
+    const completed = await r.match(small);
     t.check('an in-progress record matches', rec !== undefined, 'no match');
     const res = await rec.responseReady;
     t.equal('responseReady resolves while the fetch runs', r.result, '');
@@ -85,7 +86,7 @@
     }
     const body = await new Blob(parts).arrayBuffer();
     t.equal('and ends with every byte', await t.sha256(body), await t.serverSHA('/files/512k'));
-    const done = await (await (await r.match(small)).responseReady).arrayBuffer();
+    const done = await (await completed.responseReady).arrayBuffer();
     t.equal('the completed record reads too', done.byteLength, 1024);
     await t.event(id);
   });

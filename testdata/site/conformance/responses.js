@@ -10,7 +10,8 @@
     const path = '/files/4k?header=X-Custom:yes&t=' + id;
     await t.fetch(id, [path, '/status/404?t=' + id, '/status/201?t=' + id]);
     const ev = await t.event(id);
-    const [ok, nf, created] = ev.records;
+    const find = (part) => ev.records.find((x) => x.url.includes(part)) || {};
+    const [ok, nf, created] = [find('/files/4k'), find('/status/404'), find('/status/201')];
     t.equal('status', ok.status, 200);
     t.equal('statusText', ok.statusText, 'OK');
     t.equal('other headers kept', header(ok, 'x-custom'), 'yes');
@@ -58,3 +59,15 @@
     t.check('responseReady rejects', ev.records[0] && !!ev.records[0].error, JSON.stringify(ev.records[0]));
   });
 })();
+
+scenario('downloaded-counts-decoded-bytes', async (t) => {
+  const id = t.id();
+  const r = await t.fetch(id, '/files/100k?gzip&t=' + id);
+  const ev = await t.event(id);
+  const rec = ev.records[0];
+  t.equal('succeeds', ev.result, 'success');
+  t.equal('downloaded is the decoded length', ev.downloaded, 100 * 1024);
+  t.equal('on the page too', r.downloaded, 100 * 1024);
+  t.equal('the body is decoded', rec.sha256, await t.serverSHA('/files/100k'));
+  t.equal('Content-Encoding is kept', (rec.headers.find(([k]) => k === 'content-encoding') || [])[1], 'gzip');
+});

@@ -3,6 +3,7 @@
 (function () {
   const scenarios = new Map();
   const holds = new Map(); // id → resolve, for the worker's "the event is held open" message
+  const SCENARIO_LIMIT = 90000;
   let counter = 0;
 
   navigator.serviceWorker.addEventListener('message', (e) => {
@@ -100,7 +101,10 @@
     async worker(command, args) {
       const reg = await this.reg();
       const { port1, port2 } = new MessageChannel();
-      const answer = new Promise((resolve) => { port1.onmessage = (e) => resolve(e.data); });
+      const answer = new Promise((resolve, reject) => {
+        port1.onmessage = (e) => resolve(e.data);
+        setTimeout(() => reject(new Error('the worker did not answer ' + command)), 10000);
+      });
       reg.active.postMessage(Object.assign({ type: command }, args), [port2]);
       return answer;
     }
@@ -148,11 +152,16 @@
     list() { return [...scenarios.keys()]; },
     async run(name) {
       const t = new T(name);
+      let timer;
+      const limit = new Promise((resolve, reject) => {
+        timer = setTimeout(() => reject(new Error('the scenario did not finish within ' + SCENARIO_LIMIT + ' ms')), SCENARIO_LIMIT);
+      });
       try {
-        await scenarios.get(name)(t);
+        await Promise.race([scenarios.get(name)(t), limit]);
       } catch (e) {
         t.check('completes', false, `threw ${e && e.name}: ${e && e.message}`);
       }
+      clearTimeout(timer);
       if (t.checks.length === 0) t.check('asserts something', false, 'the scenario made no check');
       return t.checks;
     },

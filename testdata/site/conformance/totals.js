@@ -24,7 +24,7 @@
 
   scenario('bad-status-does-not-stop-others', async (t) => {
     const id = t.id();
-    const r = await t.fetch(id, ['/status/404?t=' + id, '/files/1m?t=' + id, '/status/500?t=' + id]);
+    const r = await t.fetch(id, ['/status/404?t=' + id, '/files/1m?t=' + id, '/files/2k?status=403&t=' + id]);
     const ev = await t.event(id);
     t.equal('event', ev.event, 'backgroundfetchfail');
     t.equal('result', ev.result, 'failure');
@@ -34,8 +34,16 @@
     const nf = ev.records.find((x) => x.url.includes('/status/404'));
     t.equal('a 404 is exposed', nf && nf.status, 404);
     t.equal('a 404 body is stored', nf && nf.sha256, await t.serverSHA('/status/404'));
-    t.equal('a 404 body is counted', ev.downloaded, (1 << 20) + 2048);
+    t.equal('bad-status bodies are counted', ev.downloaded, (1 << 20) + 1024 + 2048);
     t.equal('the page agrees', r.failureReason, 'bad-status');
+  });
+
+  scenario('server-error-is-bad-status', async (t) => {
+    const id = t.id();
+    await t.fetch(id, ['/status/503?t=' + id, '/files/1k?t=' + id]);
+    const ev = await t.event(id);
+    t.equal('a 5xx answer is a bad status, not retried', ev.failureReason, 'bad-status');
+    t.equal('and exposed', (ev.records.find((x) => x.url.includes('/status/503')) || {}).status, 503);
   });
 
   scenario('first-failure-wins', async (t) => {

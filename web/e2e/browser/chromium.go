@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/cdproto/serviceworker"
@@ -269,6 +270,22 @@ func (c *Chromium) StopAllWorkers(ctx context.Context) error {
 	})
 	if err != nil {
 		return fmt.Errorf("%s: %w", c.Name(), err)
+	}
+	return nil
+}
+
+// SetPermission overrides a permission (e.g. "background-fetch") for an origin.
+func (c *Chromium) SetPermission(ctx context.Context, name, setting, origin string) error {
+	err := c.do(ctx, func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, cdpbrowser.SetPermission, cdpbrowser.SetPermissionParams{
+			Permission: &cdpbrowser.PermissionDescriptor{Name: name},
+			Setting:    cdpbrowser.PermissionSetting(setting),
+			Origin:     origin,
+		})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("%s: Browser.setPermission: %w", c.Name(), err)
 	}
 	return nil
 }

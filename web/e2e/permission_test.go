@@ -1,0 +1,41 @@
+package e2e
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/bgfetch/bgfetch/web/e2e/browser"
+	"github.com/stretchr/testify/require"
+)
+
+// TestPermissionDenied: with the "background-fetch" permission denied, fetch() rejects with
+// NotAllowedError (SPEC §3.1 step 6.1). Only Chromium lets a test deny that permission.
+func TestPermissionDenied(t *testing.T) {
+	for _, cfg := range configs {
+		if cfg.name == "firefox-polyfill" {
+			continue // Firefox has no "background-fetch" permission to deny
+		}
+		t.Run(cfg.name, func(t *testing.T) {
+			s := newSession(t, cfg)
+			c, ok := s.b.(*browser.Chromium)
+			require.True(t, ok)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			require.NoError(t, c.SetPermission(ctx, "background-fetch", "denied", s.origin))
+			var got struct{ State, Error string }
+			s.eval(&got, `(async () => {
+				const state = (await navigator.permissions.query({ name: 'background-fetch' })).state;
+				const reg = await navigator.serviceWorker.ready;
+				try {
+					await reg.backgroundFetch.fetch('denied', '/files/1k');
+					return { state, error: 'none' };
+				} catch (e) {
+					return { state, error: e.name };
+				}
+			})()`)
+			require.Equal(t, "denied", got.State, "the override took")
+			s.expect("permission-denied/NotAllowedError", got.Error == "NotAllowedError", "fetch() rejected with %s", got.Error)
+		})
+	}
+}
