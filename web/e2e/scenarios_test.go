@@ -109,9 +109,13 @@ func threeFilesSucceed(s *session) {
 	require.NotNil(t, worker.PageView)
 	assert.Equal(t, "success", worker.PageView.Result, "the page's registration has the result when the worker reports")
 	require.Len(t, worker.Records, 3)
-	for i, p := range paths {
-		r := worker.Records[i]
-		assert.Equal(t, s.origin+p, r.URL)
+	byURL := map[string]record{}
+	for _, r := range worker.Records {
+		byURL[r.URL] = r
+	}
+	for _, p := range paths {
+		r, ok := byURL[s.origin+p]
+		require.True(t, ok, "a record for %s", p)
 		assert.Empty(t, r.Error, p)
 		assert.Equal(t, 200, r.Status, p)
 		assert.Equal(t, s.sha256(p), r.SHA256, "body of %s is byte-identical", p)
