@@ -107,7 +107,6 @@ async function report(event, extra) {
 }
 
 function handle(event) {
-  post({ type: 'sw-error', message: 'handling ' + event.type + ' of ' + event.registration.id });
   const id = event.registration.id;
   const mode = id.split('.')[0];
   if (mode === 'no-waituntil') {
