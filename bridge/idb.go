@@ -214,8 +214,7 @@ func (s *Store) Body(ctx context.Context, uniqueID string, record int) (any, err
 
 // Delete implements core.Store.
 func (s *Store) Delete(ctx context.Context, uniqueID string) error {
-	// [id] < [id, anything] < [id, []]: arrays sort after numbers, so this spans every key of the fetch.
-	span, err := s.keyRange.Call("bound", []any{uniqueID}, []any{uniqueID, []any{}})
+	span, err := s.span(uniqueID)
 	if err != nil {
 		return err
 	}
@@ -229,4 +228,54 @@ func (s *Store) Delete(ctx context.Context, uniqueID string) error {
 		_, err := st[storeSegments].Call("delete", span)
 		return err
 	}, storeFetches, storeBodies, storeSegments)
+}
+
+// Sweep implements core.Store: one read of the keys, then one transaction deleting the rest.
+func (s *Store) Sweep(ctx context.Context, live map[string]bool) error {
+	var bodies, segments safejs.Value
+	err := s.tx(ctx, "readonly", func(st map[string]safejs.Value) (err error) {
+		if bodies, err = st[storeBodies].Call("getAllKeys"); err != nil {
+			return err
+		}
+		segments, err = st[storeSegments].Call("getAllKeys")
+		return err
+	}, storeBodies, storeSegments)
+	if err != nil {
+		return err
+	}
+	orphans := map[string]bool{}
+	for _, req := range []safejs.Value{bodies, segments} {
+		keys, _ := req.Get("result")
+		n, _ := keys.Length()
+		for i := 0; i < n; i++ {
+			key, _ := keys.Index(i)
+			first, _ := key.Index(0)
+			if uid, err := first.String(); err == nil && !live[uid] {
+				orphans[uid] = true
+			}
+		}
+	}
+	if len(orphans) == 0 {
+		return nil
+	}
+	return s.tx(ctx, "readwrite", func(st map[string]safejs.Value) error {
+		for uid := range orphans {
+			span, err := s.span(uid)
+			if err != nil {
+				return err
+			}
+			for _, name := range []string{storeBodies, storeSegments} {
+				if _, err := st[name].Call("delete", span); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}, storeBodies, storeSegments)
+}
+
+// span is the key range of every body and segment of one fetch:
+// [id] < [id, anything] < [id, []] because arrays sort after numbers.
+func (s *Store) span(uniqueID string) (safejs.Value, error) {
+	return s.keyRange.Call("bound", []any{uniqueID}, []any{uniqueID, []any{}})
 }

@@ -206,3 +206,17 @@ func TestStoreTxKeepsRequestError(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "ConstraintError")
 }
+
+func TestStoreSweepKeepsOnlyLiveFetches(t *testing.T) {
+	s, db := openTestStore(t)
+	ctx := testCtx(t)
+	for _, id := range []string{"live", "gone", "gone2"} {
+		require.NoError(t, s.Create(ctx, id, []byte(`"`+id+`"`), map[int]any{0: u8(t, []byte(id))}))
+		seg := &core.Segment{Record: 0, Generation: 1, Seq: 2, Chunks: []core.Chunk{chunk(t, []byte(id))}}
+		require.NoError(t, s.Put(ctx, id, []byte(`"`+id+`"`), seg))
+	}
+	require.NoError(t, s.Sweep(ctx, map[string]bool{"live": true}))
+	assert.Equal(t, `[["live",0]]`, keysIDB(t, db, "bodies"))
+	assert.Equal(t, `[["live",0,1,2]]`, keysIDB(t, db, "segments"))
+	require.NoError(t, s.Sweep(ctx, map[string]bool{"live": true}), "nothing left to sweep")
+}

@@ -2,7 +2,7 @@
 (function () {
   'use strict';
   const g = self;
-  const config = Object.assign({ base: undefined, force: false, debug: false }, g.BGFETCH_CONFIG);
+  const config = Object.assign({ base: undefined, force: false, debug: false, stallTimeout: undefined }, g.BGFETCH_CONFIG);
   const isServiceWorker = typeof ServiceWorkerGlobalScope !== 'undefined' && g instanceof ServiceWorkerGlobalScope;
   const isWindow = typeof Window !== 'undefined' && g instanceof Window;
   if (g.__bgfetchLoaded) return;

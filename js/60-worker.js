@@ -25,6 +25,7 @@
           database: 'bgfetch ' + scope,
           channel: channelName(scope),
           debug: !!config.debug,
+          stallTimeout: config.stallTimeout, // ms without a byte before a request is retried
           ready: () => { restarts = 0; resolve(host.call); },
           fail: (message) => reject(new TypeError('bgfetch engine: ' + message)),
           update: (snap) => client.update(snap),

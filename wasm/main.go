@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"time"
 
 	"github.com/bgfetch/bgfetch/bridge"
 	"github.com/bgfetch/bgfetch/wasm/core"
@@ -42,6 +43,12 @@ func start(ctx context.Context, host safejs.Value) error {
 	if err != nil {
 		return err
 	}
+	cfg := core.DefaultConfig()
+	if v, err := host.Get("stallTimeout"); err == nil && v.Type() == safejs.TypeNumber {
+		if ms, _ := v.Float(); ms > 0 {
+			cfg.StallTimeout = time.Duration(ms * float64(time.Millisecond))
+		}
+	}
 	console := safejs.MustGetGlobal("console")
 	engine := core.New(core.Platform{
 		Store: store, Fetcher: bridge.NewFetcher(), Notifier: notifier, Clock: core.SystemClock{},
@@ -49,7 +56,7 @@ func start(ctx context.Context, host safejs.Value) error {
 		Logf: func(format string, args ...any) {
 			_, _ = console.Call("warn", fmt.Sprintf(format, args...))
 		},
-	}, core.DefaultConfig())
+	}, cfg)
 	if err := engine.Start(ctx); err != nil {
 		return err
 	}

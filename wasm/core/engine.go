@@ -14,8 +14,10 @@ type Config struct {
 	FlushAfter       time.Duration // a partial segment is stored once it is this old
 	ProgressInterval time.Duration // at most one progress update per fetch per interval
 	MaxInFlight      int           // network requests in flight, all fetches together
-	MaxAttempts      int           // tries of a GET request whose connection fails
+	MaxAttempts      int           // tries of a GET request whose connection fails without progress
 	RetryBackoff     time.Duration // first wait before a retry; doubles each time
+	MaxBackoff       time.Duration // the longest wait before a retry
+	StallTimeout     time.Duration // an attempt receiving nothing for this long is retried
 }
 
 // DefaultConfig is what the browser build uses.
@@ -27,6 +29,8 @@ func DefaultConfig() Config {
 		MaxInFlight:      6,
 		MaxAttempts:      3,
 		RetryBackoff:     500 * time.Millisecond,
+		MaxBackoff:       8 * time.Second,
+		StallTimeout:     30 * time.Second,
 	}
 }
 
@@ -35,7 +39,7 @@ type Engine struct {
 	p     Platform
 	cfg   Config
 	ctx   context.Context
-	slots chan struct{} // one token per network request in flight
+	sched *scheduler // network requests in flight, shared fairly between fetches
 
 	mu      sync.Mutex
 	active  map[string]*bgFetch // the active background fetches map, by id
@@ -65,7 +69,7 @@ func New(p Platform, cfg Config) *Engine {
 	}
 	return &Engine{
 		p: p, cfg: cfg, ctx: context.Background(),
-		slots:   make(chan struct{}, cfg.MaxInFlight),
+		sched:   newScheduler(cfg.MaxInFlight),
 		active:  map[string]*bgFetch{},
 		fetches: map[string]*bgFetch{},
 	}
@@ -111,6 +115,7 @@ func (e *Engine) Start(ctx context.Context) error {
 		return fmt.Errorf("loading stored fetches: %w", err)
 	}
 	var resume, finish []*bgFetch
+	live := map[string]bool{}
 	e.mu.Lock()
 	for _, b := range docs {
 		d, err := decodeDoc(b)
@@ -118,6 +123,7 @@ func (e *Engine) Start(ctx context.Context) error {
 			e.p.Logf("bgfetch: dropping unreadable fetch: %v", err)
 			continue
 		}
+		live[d.UniqueID] = true
 		e.seq = max(e.seq, d.Seq)
 		switch d.Phase {
 		case phaseActive:
@@ -133,6 +139,9 @@ func (e *Engine) Start(ctx context.Context) error {
 		}
 	}
 	e.mu.Unlock()
+	if err := e.p.Store.Sweep(ctx, live); err != nil {
+		e.p.Logf("bgfetch: sweeping data of deleted fetches: %v", err)
+	}
 	for _, f := range resume {
 		go e.perform(f)
 	}

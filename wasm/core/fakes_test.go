@@ -81,12 +81,29 @@ func (s *memStore) Delete(_ context.Context, uid string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.docs, uid)
+	s.drop(func(k string) bool { return strings.HasPrefix(k, uid+"/") })
+	return nil
+}
+
+func (s *memStore) Sweep(_ context.Context, live map[string]bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.drop(func(k string) bool { uid, _, _ := strings.Cut(k, "/"); return !live[uid] })
+	return nil
+}
+
+// drop deletes the bodies and segments whose key matches.
+func (s *memStore) drop(match func(key string) bool) {
 	for k := range s.segs {
-		if strings.HasPrefix(k, uid+"/") {
+		if match(k) {
 			delete(s.segs, k)
 		}
 	}
-	return nil
+	for k := range s.bodies {
+		if match(k) {
+			delete(s.bodies, k)
+		}
+	}
 }
 
 // body reassembles what is stored for a record, as a reader of segments would.
@@ -112,6 +129,7 @@ type resource struct {
 	etag      string
 	noRange   bool
 	failAfter int // the first failAfter > 0 requests break after half the remaining body
+	stall     int // the first stall > 0 requests go silent after half the remaining body
 	refuse    bool
 	gate      chan struct{} // when set, the body waits on it before each chunk
 }
@@ -142,14 +160,17 @@ func (n *fakeNet) Fetch(ctx context.Context, req *Request, body any, rangeStart 
 	} else {
 		resp.Headers = append(resp.Headers, [2]string{"Content-Length", strconv.Itoa(len(r.body))})
 	}
-	limit := len(data)
+	limit, stall := len(data), false
 	n.mu.Lock()
 	if r.failAfter > 0 {
 		r.failAfter--
 		limit = len(data) / 2
+	} else if r.stall > 0 {
+		r.stall--
+		limit, stall = len(data)/2, true
 	}
 	n.mu.Unlock()
-	return resp, &fakeBody{data: data, limit: limit, chunk: n.chunk, gate: r.gate}, nil
+	return resp, &fakeBody{data: data, limit: limit, chunk: n.chunk, gate: r.gate, stall: stall}, nil
 }
 
 type fakeBody struct {
@@ -157,6 +178,7 @@ type fakeBody struct {
 	off, limit int
 	chunk      int
 	gate       chan struct{}
+	stall      bool
 }
 
 func (b *fakeBody) Next(ctx context.Context) (Chunk, error) {
@@ -168,6 +190,10 @@ func (b *fakeBody) Next(ctx context.Context) (Chunk, error) {
 		}
 	}
 	if b.off >= b.limit {
+		if b.stall {
+			<-ctx.Done() // silent until the reader gives up
+			return nil, ctx.Err()
+		}
 		if b.limit < len(b.data) {
 			return nil, errors.New("TypeError: network error")
 		}

@@ -43,6 +43,8 @@ type Store interface {
 	Body(ctx context.Context, uniqueID string, record int) (any, error)
 	// Delete removes a fetch document with all its bodies and segments.
 	Delete(ctx context.Context, uniqueID string) error
+	// Sweep removes the bodies and segments of every fetch not in live (data a stop left behind).
+	Sweep(ctx context.Context, live map[string]bool) error
 }
 
 // Notifier reaches the BackgroundFetchRegistration instances and the service worker's events.

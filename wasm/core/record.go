@@ -29,6 +29,7 @@ func (e *Engine) completeRecord(f *bgFetch, i int) (result string) {
 	}()
 	backoff := e.cfg.RetryBackoff
 	for failures := 0; ; {
+		before := e.stored(f, i)
 		result, err := e.attempt(f, i)
 		if f.ctx.Err() != nil {
 			return ReasonAborted
@@ -39,15 +40,25 @@ func (e *Engine) completeRecord(f *bgFetch, i int) (result string) {
 			}
 			continue // a partial response ended early: ask for the rest
 		}
+		if e.stored(f, i) > before { // the attempt made progress: the count starts again
+			failures, backoff = 0, e.cfg.RetryBackoff
+		}
 		failures++
 		if !errors.Is(err, errRetry) || failures >= e.cfg.MaxAttempts {
+			e.p.Logf("bgfetch: record %d of %q failed: %v", i, f.doc.ID, err)
 			return ReasonFetchError
 		}
 		if !sleep(f.ctx, backoff) {
 			return ReasonAborted
 		}
-		backoff *= 2
+		backoff = min(backoff*2, max(e.cfg.MaxBackoff, e.cfg.RetryBackoff))
 	}
+}
+
+func (e *Engine) stored(f *bgFetch, i int) int64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return f.doc.Records[i].Stored
 }
 
 func (e *Engine) setRecordResult(f *bgFetch, i int, result string) {
@@ -64,12 +75,10 @@ func (e *Engine) setRecordResult(f *bgFetch, i int, result string) {
 // attempt makes one request for record i. It returns the record's result, or "" with a nil
 // error when the body is still incomplete, or an error (wrapping errRetry if retryable).
 func (e *Engine) attempt(f *bgFetch, i int) (string, error) {
-	select {
-	case e.slots <- struct{}{}:
-	case <-f.ctx.Done():
-		return "", f.ctx.Err()
+	if err := e.sched.acquire(f.ctx, f.doc.UniqueID); err != nil {
+		return "", err
 	}
-	defer func() { <-e.slots }()
+	defer e.sched.release()
 
 	e.mu.Lock()
 	rec := f.doc.Records[i]
@@ -83,9 +92,11 @@ func (e *Engine) attempt(f *bgFetch, i int) (string, error) {
 	if rec.Stored > 0 && canResume(&rec) {
 		rangeStart, ifRange = rec.Stored, validator(rec.Response)
 	}
-	resp, stream, err := e.p.Fetcher.Fetch(f.ctx, &rec.Request, body, rangeStart, ifRange)
+	wd, actx := newWatchdog(f.ctx, e.p.Clock, e.cfg.StallTimeout)
+	defer wd.halt()
+	resp, stream, err := e.p.Fetcher.Fetch(actx, &rec.Request, body, rangeStart, ifRange)
 	if err != nil {
-		return "", retryIf(retryable, err)
+		return "", retryIf(retryable, wd.stalled(err))
 	}
 	defer stream.Cancel()
 	switch {
@@ -101,14 +112,14 @@ func (e *Engine) attempt(f *bgFetch, i int) (string, error) {
 	default:
 		e.startBody(f, i, resp)
 	}
-	if err := e.storeBody(f, i, stream); err != nil {
+	if err := e.storeBody(f, i, stream, actx, wd); err != nil {
 		switch {
 		case errors.Is(err, errTotalExceeded):
 			return ReasonDownloadTotalExceeded, nil
 		case IsQuotaExceeded(err):
 			return ReasonQuotaExceeded, nil
 		}
-		return "", retryIf(retryable, err)
+		return "", retryIf(retryable, wd.stalled(err))
 	}
 	e.mu.Lock()
 	rec = f.doc.Records[i]
@@ -188,7 +199,8 @@ func (e *Engine) startBody(f *bgFetch, i int, resp *Response) {
 }
 
 // storeBody streams the body into segments of SegmentSize bytes, or less once FlushAfter has passed.
-func (e *Engine) storeBody(f *bgFetch, i int, stream Body) error {
+// Reads end with actx; wd is fed whenever bytes arrive or a segment is stored.
+func (e *Engine) storeBody(f *bgFetch, i int, stream Body, actx context.Context, wd *watchdog) error {
 	var (
 		chunks []Chunk
 		size   int
@@ -200,10 +212,12 @@ func (e *Engine) storeBody(f *bgFetch, i int, stream Body) error {
 		}
 		err := e.storeSegment(f, i, chunks, size)
 		chunks, size = nil, 0
+		wd.feed() // time spent storing is not the network's silence
 		return err
 	}
 	for {
-		c, err := stream.Next(f.ctx)
+		c, err := stream.Next(actx)
+		wd.feed()
 		if err == io.EOF {
 			return flush()
 		}

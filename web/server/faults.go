@@ -13,11 +13,12 @@ import (
 
 // faults are the optional misbehaviours requested through the query string.
 type faults struct {
-	rate        int64 // body bytes per second; 0 means unthrottled
-	ignoreRange bool  // answer 200 with the full body even when a Range was sent
-	dropAt      int64 // first request only: close the connection at this offset; -1 is off
-	stallAt     int64 // first request only: stop sending at this offset; -1 is off
-	status      int   // forced status code; 0 is off
+	rate        int64  // body bytes per second; 0 means unthrottled
+	ignoreRange bool   // answer 200 with the full body even when a Range was sent
+	dropAt      int64  // first request only: close the connection at this offset; -1 is off
+	stallAt     int64  // first request only: stop sending at this offset; -1 is off
+	status      int    // forced status code; 0 is off
+	change      string // once drop or stall fired, later requests get this version: the resource changed
 }
 
 // parseFaults reads the fault parameters; malformed values are errors so typos are loud.
@@ -47,6 +48,10 @@ func parseFaults(q url.Values) (faults, error) {
 	if f.dropAt >= 0 && f.stallAt >= 0 {
 		return f, errors.New("drop and stall cannot be combined")
 	}
+	f.change = q.Get("change")
+	if q.Has("change") && (f.change == "" || f.dropAt < 0 && f.stallAt < 0) {
+		return f, errors.New("change needs a version and a drop or stall")
+	}
 	return f, nil
 }
 
@@ -60,6 +65,18 @@ func intParam(q url.Values, name string, def int64) (int64, error) {
 		return 0, fmt.Errorf("invalid %s=%q", name, q.Get(name))
 	}
 	return n, nil
+}
+
+// version is the content version to serve: change once this URL's fault has fired, else v.
+func (s *Server) version(r *http.Request, f faults) string {
+	if f.change != "" {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.faulted[r.URL.Path+"?"+r.URL.RawQuery] {
+			return f.change
+		}
+	}
+	return r.URL.Query().Get("v")
 }
 
 // cutOffset returns where this request's body must stop, consuming a one-shot fault;

@@ -18,7 +18,9 @@ const maxFileSize = 1 << 40
 
 // serveFile answers /files/<size>[.ext] with deterministic content, ranges and faults.
 func (s *Server) serveFile(w http.ResponseWriter, r *http.Request) {
-	w = s.startEntry(w, r)
+	lw := s.startEntry(w, r)
+	defer lw.finish()
+	w = lw
 	setCORS(w.Header())
 	if r.Method == http.MethodOptions {
 		// Preflight for cross-origin fetches that send If-Range.
@@ -40,7 +42,7 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	c := FileContent(r.URL.Path, r.URL.Query().Get("v"), size)
+	c := FileContent(r.URL.Path, s.version(r, f), size)
 
 	h := w.Header()
 	h.Set("Content-Type", "application/octet-stream")

@@ -138,7 +138,7 @@ func TestHead(t *testing.T) {
 	assert.Equal(t, "1048576", resp.Header.Get("Content-Length"))
 	assert.NotEmpty(t, resp.Header.Get("ETag"))
 	assert.Empty(t, body)
-	log := f.srv.Log()
+	log := untimed(t, f.srv.Log())
 	require.Len(t, log, 1)
 	assert.Equal(t, server.Entry{Method: "HEAD", Path: "/files/1m.bin", Range: "bytes=0-9", Status: 200}, log[0])
 }
@@ -296,4 +296,30 @@ func TestMethodNotAllowed(t *testing.T) {
 	resp, _ = f.do(http.MethodOptions, "/files/1k")
 	assert.Equal(t, http.StatusNoContent, resp.StatusCode)
 	assert.Contains(t, resp.Header.Get("Access-Control-Allow-Headers"), "If-Range")
+}
+
+func TestChangeServesTheNewVersionOnceTheFaultFired(t *testing.T) {
+	f := newFixture(t, server.Options{})
+	const path = "/files/1m?drop=300000&change=2"
+	first, err := getPartial(t, f.client, f.ts.URL+path)
+	require.ErrorIs(t, err, io.ErrUnexpectedEOF)
+	assert.Equal(t, expected(t, "/files/1m", "1", 1<<20, 0, 300000), first)
+
+	// The resume asks for the old version: If-Range no longer matches, so the whole new body comes.
+	oldETag := server.FileContent("/files/1m", "1", 1<<20).ETag()
+	resp, body := f.get(path, "Range", "bytes=300000-", "If-Range", oldETag)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, expected(t, "/files/1m", "2", 1<<20, 0, 1<<20), body)
+	assert.Equal(t, server.FileContent("/files/1m", "2", 1<<20).ETag(), resp.Header.Get("ETag"))
+
+	log := f.srv.Log()
+	require.Len(t, log, 2)
+	assert.False(t, log[1].Start.Before(log[0].Start))
+	assert.False(t, log[1].End.IsZero(), "a finished answer has its end time")
+}
+
+func TestChangeNeedsAFault(t *testing.T) {
+	f := newFixture(t, server.Options{})
+	resp, _ := f.get("/files/1k?change=2")
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
 }

@@ -3,17 +3,20 @@ package server
 import (
 	"encoding/json"
 	"net/http"
+	"time"
 )
 
 // Entry records one /files/ request.
 type Entry struct {
-	Method   string `json:"method"`
-	Path     string `json:"path"`
-	RawQuery string `json:"rawQuery"`
-	Range    string `json:"range"`
-	IfRange  string `json:"ifRange"`
-	Status   int    `json:"status"`
-	Bytes    int64  `json:"bytes"` // body bytes actually written
+	Method   string    `json:"method"`
+	Path     string    `json:"path"`
+	RawQuery string    `json:"rawQuery"`
+	Range    string    `json:"range"`
+	IfRange  string    `json:"ifRange"`
+	Status   int       `json:"status"`
+	Bytes    int64     `json:"bytes"` // body bytes actually written
+	Start    time.Time `json:"start"`
+	End      time.Time `json:"end"` // zero while the request is being answered
 }
 
 // Log returns a copy of the request log; in-flight requests appear with their progress so far.
@@ -35,8 +38,9 @@ func (s *Server) ResetLog() {
 }
 
 // startEntry logs r on arrival and returns a writer that keeps the entry current.
-func (s *Server) startEntry(w http.ResponseWriter, r *http.Request) http.ResponseWriter {
+func (s *Server) startEntry(w http.ResponseWriter, r *http.Request) *loggingWriter {
 	e := &Entry{
+		Start:    time.Now(),
 		Method:   r.Method,
 		Path:     r.URL.Path,
 		RawQuery: r.URL.RawQuery,
@@ -67,6 +71,13 @@ func (lw *loggingWriter) Write(p []byte) (int, error) {
 	n, err := lw.ResponseWriter.Write(p)
 	lw.update(http.StatusOK, int64(n-len(p)))
 	return n, err
+}
+
+// finish records when the answer ended.
+func (lw *loggingWriter) finish() {
+	lw.s.mu.Lock()
+	defer lw.s.mu.Unlock()
+	lw.entry.End = time.Now()
 }
 
 // Unwrap lets http.ResponseController reach Flush on the underlying writer.

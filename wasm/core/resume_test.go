@@ -1,0 +1,148 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestStalledConnectionIsRetriedFromTheStoredByte(t *testing.T) {
+	h := newHarness(t, nil, nil)
+	h.e.cfg.StallTimeout = 30 * time.Millisecond
+	body := pattern(400000, 8)
+	h.net.res["https://a/slow"] = &resource{status: 200, body: body, etag: `"s"`, stall: 1}
+	hold := h.rec.holdEvents()
+	snap, err := h.e.Fetch(context.Background(), "stall", []Request{get("https://a/slow")}, nil, Options{})
+	require.NoError(t, err)
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		assert.Equal(t, body, h.store.body(t, snap.UniqueID, 0))
+		close(hold)
+	}()
+	final := h.rec.wait(t)
+	assert.Equal(t, ResultSuccess, final.Result)
+	assert.EqualValues(t, 400000, final.Downloaded, "the bytes before the stall are kept, none counted twice")
+	h.net.mu.Lock()
+	defer h.net.mu.Unlock()
+	require.Len(t, h.net.log, 2)
+	assert.Equal(t, `GET https://a/slow 200000 "s"`, h.net.log[1], "the retry resumes where the stall began")
+}
+
+func TestStallsWithoutEndFailWithFetchError(t *testing.T) {
+	h := newHarness(t, nil, nil)
+	h.e.cfg.StallTimeout = 20 * time.Millisecond
+	h.net.res["https://a/dead"] = &resource{status: 200, body: pattern(1000, 1), etag: `"d"`, gate: make(chan struct{})}
+	_, err := h.e.Fetch(context.Background(), "dead", []Request{get("https://a/dead")}, nil, Options{})
+	require.NoError(t, err)
+	final := h.rec.wait(t)
+	assert.Equal(t, ResultFailure, final.Result)
+	assert.Equal(t, ReasonFetchError, final.FailureReason)
+	h.net.mu.Lock()
+	defer h.net.mu.Unlock()
+	assert.Len(t, h.net.log, 3, "MaxAttempts tries, then it gives up")
+}
+
+func TestAttemptsThatMakeProgressAreNotCountedAsFailures(t *testing.T) {
+	h := newHarness(t, nil, nil)
+	body := pattern(1<<20, 9)
+	// Five broken connections in a row, each after half of what is left: more than MaxAttempts,
+	// but every one stores bytes.
+	h.net.res["https://a/flaky"] = &resource{status: 200, body: body, etag: `"f"`, failAfter: 5}
+	hold := h.rec.holdEvents()
+	snap, err := h.e.Fetch(context.Background(), "flaky", []Request{get("https://a/flaky")}, nil, Options{})
+	require.NoError(t, err)
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		assert.Equal(t, body, h.store.body(t, snap.UniqueID, 0))
+		close(hold)
+	}()
+	final := h.rec.wait(t)
+	assert.Equal(t, ResultSuccess, final.Result)
+	assert.EqualValues(t, 1<<20, final.Downloaded)
+}
+
+func TestStartSweepsDataOfFetchesThatNoLongerExist(t *testing.T) {
+	store := newMemStore()
+	doc := &fetchDoc{Version: SchemaVersion, UniqueID: "live", ID: "live", Phase: phaseActive,
+		Records: []recordDoc{{Request: get("https://a/live"), Length: -1, Stored: 3, Segments: 1}}}
+	store.docs["live"] = doc.encode()
+	store.segs["live/0/0/0"] = []byte("abc")
+	store.segs["gone/0/0/0"] = []byte("orphan")
+	store.segs["gone/1/2/3"] = []byte("orphan")
+	store.bodies["gone/0"] = "request body"
+	net := &fakeNet{res: map[string]*resource{}, chunk: 10000}
+	net.res["https://a/live"] = &resource{status: 200, body: []byte("abcdef"), etag: `"l"`, gate: make(chan struct{})}
+	newHarness(t, store, net)
+	store.mu.Lock()
+	defer store.mu.Unlock()
+	assert.Equal(t, map[string][]byte{"live/0/0/0": []byte("abc")}, store.segs, "only the live fetch's data is left")
+	assert.Empty(t, store.bodies)
+}
+
+func TestSchedulerTakesTurnsBetweenFetches(t *testing.T) {
+	s := newScheduler(1)
+	ctx := context.Background()
+	require.NoError(t, s.acquire(ctx, "a"))
+	var mu sync.Mutex
+	var order []string
+	var wg sync.WaitGroup
+	queue := func(fetch string, n int) {
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				require.NoError(t, s.acquire(ctx, fetch))
+				mu.Lock()
+				order = append(order, fetch)
+				mu.Unlock()
+				s.release()
+			}()
+			time.Sleep(5 * time.Millisecond) // arrival order is part of the test
+		}
+	}
+	queue("a", 3) // fetch a queues three more requests before b asks for one
+	queue("b", 1)
+	s.release()
+	wg.Wait()
+	assert.Equal(t, []string{"a", "b", "a", "a"}, order, "b is served after one of a's, not after all of them")
+}
+
+func TestSchedulerBoundsRequestsInFlightAndSurvivesCancellation(t *testing.T) {
+	s := newScheduler(3)
+	var inFlight, peak atomic.Int32
+	var wg sync.WaitGroup
+	for i := 0; i < 60; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), time.Duration(i%4)*time.Millisecond)
+			if i%4 == 0 {
+				ctx, cancel = context.WithCancel(context.Background())
+			}
+			defer cancel()
+			if s.acquire(ctx, fmt.Sprint("f", i%5)) != nil {
+				return
+			}
+			n := inFlight.Add(1)
+			for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+			}
+			time.Sleep(time.Millisecond)
+			inFlight.Add(-1)
+			s.release()
+		}(i)
+	}
+	wg.Wait()
+	assert.LessOrEqual(t, peak.Load(), int32(3))
+	// Every slot came back: three more can be taken at once without waiting.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	for i := 0; i < 3; i++ {
+		require.NoError(t, s.acquire(ctx, "after"))
+	}
+}
