@@ -13,9 +13,11 @@
   const base = (function () {
     if (config.base) return new URL(config.base, g.location.href).href;
     const script = isWindow && document.currentScript && document.currentScript.src;
-    const fromStack = (new Error().stack || '').match(/(https?:\/\/[^\s)]+?\.js)/);
+    // Firefox names a restarted worker's cached scripts by path only ("fn@/dist/bgfetch.js:1:2").
+    const stack = new Error().stack || '';
+    const fromStack = stack.match(/(?:^|[@(\s])(https?:\/\/[^\s)]+?\.js|\/[^\s):@]*?\.js)(?=:\d)/m);
     const src = script || (fromStack && fromStack[1]) || g.location.href;
-    return new URL('.', src).href;
+    return new URL('.', new URL(src, g.location.href)).href;
   })();
 
   const KEY = Symbol('bgfetch'); // only the polyfill can construct its non-event interfaces

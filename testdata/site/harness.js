@@ -8,8 +8,10 @@
     downloaded: r.downloaded, result: r.result, failureReason: r.failureReason, recordsAvailable: r.recordsAvailable });
 
   const workerErrors = [];
+  const holds = new Map(); // id → how many times the worker held its completion event
   navigator.serviceWorker.addEventListener('message', (e) => {
     if (e.data && e.data.type === 'sw-error') workerErrors.push(e.data.message);
+    if (e.data && e.data.type === 'bgfetch-hold') holds.set(e.data.id, (holds.get(e.data.id) || 0) + 1);
     if (!e.data || e.data.type !== 'bgfetch-event') return;
     const r = regs.get(e.data.id);
     log.push({ kind: 'worker', ...e.data, pageView: snap(r) });
@@ -21,10 +23,38 @@
     r.addEventListener('progress', () => log.push({ kind: 'progress', ...snap(r) }));
   }
 
-  async function registration() {
+  // The test worker's registration for scope (default '/', the page's own), once it is active.
+  async function registration(scope) {
     const url = '/sw.js' + (window.NATIVE ? '?native=1' : '');
-    await navigator.serviceWorker.register(url, { scope: '/' });
-    return navigator.serviceWorker.ready;
+    const reg = await navigator.serviceWorker.register(url, { scope: scope || '/' });
+    if (!scope || scope === '/') return navigator.serviceWorker.ready;
+    while (!reg.active) await new Promise((r) => setTimeout(r, 20));
+    return reg;
+  }
+
+  const databaseName = (scope) => 'bgfetch ' + new URL(scope || '/', location.href).href;
+
+  // Counts the records of each object store of the polyfill's database for scope (null if none).
+  async function stored(scope) {
+    const name = databaseName(scope);
+    if (!(await indexedDB.databases()).some((d) => d.name === name)) return null;
+    return new Promise((resolve, reject) => {
+      const open = indexedDB.open(name);
+      open.onupgradeneeded = () => open.transaction.abort(); // never create it: the worker does
+      open.onerror = () => reject(open.error);
+      open.onsuccess = () => {
+        const db = open.result;
+        const names = ['fetches', 'bodies', 'segments'];
+        const tx = db.transaction(names, 'readonly');
+        const out = {};
+        for (const n of names) {
+          const req = tx.objectStore(n).count();
+          req.onsuccess = () => { out[n] = req.result; };
+        }
+        tx.oncomplete = () => { db.close(); resolve(out); };
+        tx.onerror = () => { db.close(); reject(tx.error); };
+      };
+    });
   }
 
   window.harness = {
@@ -32,22 +62,29 @@
       await registration();
       return { native: window.NATIVE, api: typeof BackgroundFetchManager };
     },
-    async start(id, requests, options) {
-      const reg = await registration();
+    async start(id, requests, options, scope) {
+      const reg = await registration(scope);
       const r = await reg.backgroundFetch.fetch(id, requests, options || {});
       watch(r);
       return snap(r);
     },
-    async get(id) {
-      const reg = await registration();
+    async get(id, scope) {
+      const reg = await registration(scope);
       const r = await reg.backgroundFetch.get(id);
       if (r) watch(r);
       return r === undefined ? 'undefined' : snap(r);
     },
-    async getIds() {
-      return (await registration()).backgroundFetch.getIds();
+    async getIds(scope) {
+      return (await registration(scope)).backgroundFetch.getIds();
     },
     current(id) { return snap(regs.get(id)); },
+    stored,
+    holds(id) { return holds.get(id) || 0; },
+    async release(id) {
+      (await registration()).active.postMessage({ type: 'release', id });
+      return true;
+    },
+    reports(id) { return log.filter((e) => e.kind === 'worker' && e.id === id); },
     // Makes the worker's Go instance panic; the call itself is never answered.
     async crashEngine() {
       (await registration()).active.postMessage({ __bgfetch: { op: 'crash', args: '{}' } });

@@ -1,6 +1,7 @@
 // Test service worker: bgfetch first (unless ?native=1), then handlers that report every record.
 // A fetch id "<mode>.<rest>" picks what the handler does besides reporting (see modes below).
-self.BGFETCH_CONFIG = { debug: true }; // enables the test-only 'crash' operation
+// debug enables the test-only 'crash' operation; a short stall timeout keeps the stall test quick.
+self.BGFETCH_CONFIG = { debug: true, stallTimeout: 3000 };
 if (!self.location.search.includes('native=1')) importScripts('/dist/bgfetch.js');
 
 self.addEventListener('install', () => self.skipWaiting());
@@ -101,7 +102,7 @@ async function report(event, extra) {
     }
     out.push(item);
   }
-  return { type: 'bgfetch-event', event: event.type, id: reg.id, result: reg.result, failureReason: reg.failureReason,
+  return { type: 'bgfetch-event', scope: self.registration.scope, event: event.type, id: reg.id, result: reg.result, failureReason: reg.failureReason,
     downloaded: reg.downloaded, uploaded: reg.uploaded, uploadTotal: reg.uploadTotal, recordsAvailable: reg.recordsAvailable,
     isUpdateUI: typeof event.updateUI === 'function', records: out, observed };
 }

@@ -26,7 +26,7 @@ type record struct {
 
 // entry is one line of the page's log: a progress event or the worker's completion report.
 type entry struct {
-	Kind, Event string
+	Kind, Event, Scope string
 	snapshot
 	IsUpdateUI bool
 	Records    []record

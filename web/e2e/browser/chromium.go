@@ -17,6 +17,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/cdproto/serviceworker"
+	"github.com/chromedp/cdproto/storage"
 	"github.com/chromedp/chromedp"
 )
 
@@ -286,6 +287,22 @@ func (c *Chromium) SetPermission(ctx context.Context, name, setting, origin stri
 	})
 	if err != nil {
 		return fmt.Errorf("%s: Browser.setPermission: %w", c.Name(), err)
+	}
+	return nil
+}
+
+// OverrideQuota sets the storage quota of an origin to bytes; a negative value restores the default.
+func (c *Chromium) OverrideQuota(ctx context.Context, origin string, bytes float64) error {
+	params := storage.OverrideQuotaForOriginParams{Origin: origin}
+	if bytes >= 0 {
+		params.QuotaSize = &bytes
+	}
+	err := c.do(ctx, func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, storage.OverrideQuotaForOrigin, params)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("%s: Storage.overrideQuotaForOrigin: %w", c.Name(), err)
 	}
 	return nil
 }

@@ -353,3 +353,6 @@ func (f *Firefox) Close() error {
 	})
 	return f.closeErr
 }
+
+// Output returns the browser's recent output (console messages too, with the stdout prefs).
+func (f *Firefox) Output() string { return f.log.String() }

@@ -1,0 +1,445 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bgfetch/bgfetch/web/e2e/browser"
+	"github.com/bgfetch/bgfetch/web/server"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// segmentSize is the engine's segment: the most a stop may make it fetch twice.
+const segmentSize = 4 << 20
+
+// firefoxIdle is Firefox stopping idle service workers within seconds, even with a pending
+// waitUntil: the browser itself interrupts downloads and completion events.
+var firefoxIdle = config{name: "firefox-idle", launch: func(ctx context.Context) (browser.Browser, error) {
+	return browser.LaunchFirefox(ctx, browser.FirefoxOptions{Prefs: map[string]any{
+		"dom.serviceWorkers.idle_timeout":          1000,
+		"dom.serviceWorkers.idle_extended_timeout": 2000,
+	}})
+}}
+
+// TestResilience interrupts downloads in every way the polyfill must survive, in Chromium
+// (native API disabled) and Firefox ESR, and checks bodies by SHA-256 and the wire by the server log.
+func TestResilience(t *testing.T) {
+	t.Run("chromium-polyfill", func(t *testing.T) {
+		s := newSession(t, configs[0])
+		stop := func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			require.NoError(s.t, s.b.(*browser.Chromium).StopAllWorkers(ctx))
+		}
+		run := func(name string, f func(*session)) { t.Run(name, func(t *testing.T) { s.t = t; f(s) }) }
+		run("QuotaExceeded", quotaExceeded) // first: the origin's usage is small and settled
+		run("WorkerStoppedMidDownload", func(s *session) { workerStoppedMidDownload(s, stop) })
+		run("InterruptedCompletionIsDispatchedOnce", func(s *session) { interruptedCompletion(s, stop) })
+		networkFaults(run)
+		run("ManyConcurrentFetches", manyConcurrentFetches)
+		run("ScopesAreIsolated", scopesAreIsolated)
+		t.Run("BrowserKilledAndRestarted", browserKilledAndRestarted)
+	})
+	t.Run("firefox-polyfill", func(t *testing.T) {
+		s := newSession(t, configs[1])
+		run := func(name string, f func(*session)) { t.Run(name, func(t *testing.T) { s.t = t; f(s) }) }
+		networkFaults(run)
+		run("ManyConcurrentFetches", manyConcurrentFetches)
+		run("ScopesAreIsolated", scopesAreIsolated)
+	})
+	t.Run(firefoxIdle.name, func(t *testing.T) {
+		s := newSession(t, firefoxIdle)
+		run := func(name string, f func(*session)) { t.Run(name, func(t *testing.T) { s.t = t; f(s) }) }
+		run("WorkerStoppedMidDownload", func(s *session) { workerStoppedMidDownload(s, nil) })
+		run("InterruptedCompletionIsDispatchedOnce", func(s *session) { interruptedCompletion(s, nil) })
+	})
+}
+
+func networkFaults(run func(string, func(*session))) {
+	run("DroppedConnectionResumesWithRange", droppedConnection)
+	run("ServerIgnoringRangeRestartsFromZero", ignoredRange)
+	run("ChangedETagRestartsWithNewVersion", changedETag)
+	run("StalledConnectionIsRetried", stalledConnection)
+}
+
+// unique makes a URL fresh for the server's one-shot faults.
+func unique() string { return fmt.Sprint(time.Now().UnixNano()) }
+
+// requests returns the server's log entries for one exact path and query.
+func (s *session) requests(pathQuery string) []server.Entry {
+	path, query, _ := strings.Cut(pathQuery, "?")
+	var out []server.Entry
+	for _, e := range s.files.Log() {
+		if e.Path == path && e.RawQuery == query {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// refetched is how many body bytes the server sent beyond one copy of the file.
+func refetched(entries []server.Entry, size int64) int64 {
+	var sent int64
+	for _, e := range entries {
+		sent += e.Bytes
+	}
+	return sent - size
+}
+
+// succeeded waits for the completion of a one-file fetch and checks it succeeded with want's body.
+func (s *session) succeeded(id string, size int64, want string) []entry {
+	t := s.t
+	progress, worker := s.finished(id, 3*time.Minute)
+	require.NotEmpty(t, progress)
+	final := progress[len(progress)-1]
+	assert.Equal(t, "success", final.Result)
+	assert.EqualValues(t, size, final.Downloaded, "downloaded ends at the size")
+	assert.Equal(t, "backgroundfetchsuccess", worker.Event)
+	require.Len(t, worker.Records, 1)
+	assert.Equal(t, 200, worker.Records[0].Status)
+	assert.Equal(t, want, worker.Records[0].SHA256, "the body is byte-exact")
+	s.nothingStored()
+	return progress
+}
+
+// nothingStored checks that, once every fetch has settled, the database of scope (default
+// the page's) holds no data.
+func (s *session) nothingStored(scope ...string) {
+	s.t.Helper()
+	var counts map[string]int
+	ok := assert.Eventually(s.t, func() bool {
+		s.eval(&counts, `harness.stored(%s)`, js(append(scope, "/")[0]))
+		return counts != nil && counts["fetches"] == 0 && counts["bodies"] == 0 && counts["segments"] == 0
+	}, 10*time.Second, 100*time.Millisecond, "IndexedDB holds nothing of settled fetches")
+	if !ok {
+		s.t.Logf("stored: %v", counts)
+	}
+}
+
+// monotonic asserts downloaded never goes down, except for allowedDrops restarts from zero.
+func monotonic(t *testing.T, progress []entry, allowedDrops int) {
+	t.Helper()
+	drops := 0
+	for i := 1; i < len(progress); i++ {
+		if progress[i].Downloaded < progress[i-1].Downloaded {
+			drops++
+		}
+	}
+	assert.LessOrEqual(t, drops, allowedDrops, "downloaded goes down only when a restart from zero happens")
+}
+
+// The worker is stopped mid-download (Chromium: DevTools; Firefox: its own idle timeout):
+// an open page wakes it, the engine resumes with Range, and at most a segment is fetched twice.
+func workerStoppedMidDownload(s *session, stop func()) {
+	t := s.t
+	const size = 64 << 20
+	path := "/files/64m.bin?rate=12582912&t=" + unique() // 12 MiB/s: about 5 s of transfer
+	s.eval(nil, `harness.start("stopped", %s)`, js([]string{path}))
+	var at snapshot
+	require.Eventually(t, func() bool {
+		s.eval(&at, `harness.current("stopped")`)
+		return at.Downloaded >= 16<<20
+	}, time.Minute, 50*time.Millisecond, "the download gets going")
+	if stop != nil {
+		stop()
+	}
+
+	progress := s.succeeded("stopped", size, s.sha256("/files/64m.bin"))
+	monotonic(t, progress, 0)
+	after := 0
+	for _, p := range progress {
+		if p.Downloaded > at.Downloaded && p.Downloaded < size {
+			after++
+		}
+	}
+	assert.Greater(t, after, 1, "the page keeps receiving progress after the stop")
+
+	log := s.requests(path)
+	require.GreaterOrEqual(t, len(log), 2, "the worker was stopped and resumed: %+v", log)
+	assert.Empty(t, log[0].Range)
+	for _, e := range log[1:] {
+		assert.Regexp(t, `^bytes=[1-9]\d*-$`, e.Range, "a resume asks for the rest")
+		assert.NotEmpty(t, e.IfRange, "with the validator")
+		assert.Equal(t, 206, e.Status)
+	}
+	stops := int64(len(log) - 1)
+	waste := refetched(log, size)
+	t.Logf("%d stop(s), %d bytes fetched twice", stops, waste)
+	assert.LessOrEqual(t, waste, stops*segmentSize, "at most one segment is fetched twice per stop")
+}
+
+// The worker stops while the completion event is held open: the next start dispatches it again,
+// once, and the data goes once it settles.
+func interruptedCompletion(s *session, stop func()) {
+	t := s.t
+	id := "hold.interrupted-" + unique()
+	s.eval(nil, `harness.start(%s, ["/files/1k.bin"])`, js(id))
+	holds := func() (n int) { s.eval(&n, `harness.holds(%s)`, js(id)); return n }
+	require.Eventually(t, func() bool { return holds() == 1 }, 30*time.Second, 50*time.Millisecond, "the event is dispatched and held")
+	if stop != nil {
+		stop()
+	} else {
+		time.Sleep(6 * time.Second) // the browser stops the idle worker, held event and all
+	}
+	require.Eventually(t, func() bool {
+		s.eval(nil, `harness.getIds()`) // any event starts the worker again
+		return holds() == 2
+	}, time.Minute, time.Second, "the next worker start dispatches the event again")
+	s.eval(nil, `harness.release(%s)`, js(id))
+	_, worker := s.finished(id, time.Minute)
+	assert.Equal(t, "backgroundfetchsuccess", worker.Event)
+	require.Len(t, worker.Records, 1)
+	assert.Equal(t, s.sha256("/files/1k.bin"), worker.Records[0].SHA256, "records are readable in the redelivered event")
+	time.Sleep(3 * time.Second) // long enough for another start to show a duplicate
+	var reports []entry
+	s.eval(&reports, `harness.reports(%s)`, js(id))
+	assert.Len(t, reports, 1, "one completed event")
+	assert.Equal(t, 2, holds(), "dispatched once before the stop and once after it")
+	s.nothingStored()
+}
+
+func droppedConnection(s *session) {
+	t := s.t
+	const size, cut = 8 << 20, 3000000
+	path := fmt.Sprintf("/files/8m.bin?drop=%d&t=%s", cut, unique())
+	s.eval(nil, `harness.start("dropped", %s)`, js([]string{path}))
+	progress := s.succeeded("dropped", size, s.sha256("/files/8m.bin"))
+	monotonic(t, progress, 0)
+	log := s.requests(path)
+	require.Len(t, log, 2, "one retry")
+	assert.EqualValues(t, cut, log[0].Bytes)
+	var from int64
+	_, err := fmt.Sscanf(log[1].Range, "bytes=%d-", &from)
+	require.NoError(t, err, "the retry asks for a range: %q", log[1].Range)
+	assert.Greater(t, from, int64(0))
+	assert.LessOrEqual(t, from, int64(cut), "from a byte that was received")
+	assert.Equal(t, 206, log[1].Status)
+	assert.LessOrEqual(t, refetched(log, size), int64(segmentSize))
+}
+
+func ignoredRange(s *session) {
+	t := s.t
+	const size = 8 << 20
+	path := "/files/8m.bin?drop=3000000&ignore-range=1&t=" + unique()
+	s.eval(nil, `harness.start("ignored", %s)`, js([]string{path}))
+	progress := s.succeeded("ignored", size, s.sha256("/files/8m.bin"))
+	monotonic(t, progress, 1)
+	log := s.requests(path)
+	require.Len(t, log, 2)
+	assert.NotEmpty(t, log[1].Range, "the retry asked for the rest")
+	assert.Equal(t, 200, log[1].Status, "and got the whole body")
+	assert.EqualValues(t, size, log[1].Bytes, "which was stored from zero")
+}
+
+func changedETag(s *session) {
+	t := s.t
+	const size = 8 << 20
+	path := "/files/8m.bin?drop=3000000&change=2&t=" + unique()
+	s.eval(nil, `harness.start("changed", %s)`, js([]string{path}))
+	newVersion := s.sha256("/files/8m.bin?v=2")
+	require.NotEqual(t, s.sha256("/files/8m.bin"), newVersion)
+	progress := s.succeeded("changed", size, newVersion)
+	monotonic(t, progress, 1)
+	log := s.requests(path)
+	require.Len(t, log, 2)
+	assert.Equal(t, server.FileContent("/files/8m.bin", "", size).ETag(), log[1].IfRange, "the resume named the old version")
+	assert.Equal(t, 200, log[1].Status, "the server sent the new version whole")
+}
+
+func stalledConnection(s *session) {
+	t := s.t
+	const size, cut = 8 << 20, 3000000
+	path := fmt.Sprintf("/files/8m.bin?stall=%d&t=%s", cut, unique())
+	s.eval(nil, `harness.start("stalled", %s)`, js([]string{path}))
+	progress := s.succeeded("stalled", size, s.sha256("/files/8m.bin"))
+	monotonic(t, progress, 0)
+	log := s.requests(path)
+	require.Len(t, log, 2, "one retry")
+	assert.Equal(t, fmt.Sprintf("bytes=%d-", cut), log[1].Range, "the retry resumes at the byte where the stall began")
+	assert.GreaterOrEqual(t, log[1].Start.Sub(log[0].Start), 3*time.Second, "after the stall timeout (3 s in the test worker)")
+}
+
+// A write refused for quota fails the fetch with quota-exceeded and leaves nothing stored.
+func quotaExceeded(s *session) {
+	t := s.t
+	c := s.b.(*browser.Chromium)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var usage float64
+	s.eval(&usage, `navigator.storage.estimate().then((e) => e.usage)`)
+	require.NoError(t, c.OverrideQuota(ctx, s.origin, usage+6<<20))
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		assert.NoError(t, c.OverrideQuota(ctx, s.origin, -1))
+	}()
+	path := "/files/32m.bin?t=" + unique()
+	s.eval(nil, `harness.start("quota", %s)`, js([]string{path}))
+	progress, worker := s.finished("quota", 2*time.Minute)
+	require.NotEmpty(t, progress)
+	final := progress[len(progress)-1]
+	assert.Equal(t, "failure", final.Result)
+	assert.Equal(t, "quota-exceeded", final.FailureReason)
+	assert.Greater(t, final.Downloaded, uint64(0), "what fit was stored before the refusal")
+	assert.Less(t, final.Downloaded, uint64(32<<20))
+	assert.Equal(t, "backgroundfetchfail", worker.Event)
+	assert.Equal(t, "quota-exceeded", worker.FailureReason)
+	s.nothingStored()
+}
+
+// Twenty fetches of five files each, started at once: every record belongs to its fetch and is
+// byte-exact, and no more than the engine's limit of requests is ever in flight.
+func manyConcurrentFetches(s *session) {
+	t := s.t
+	const fetches, files = 20, 5
+	run := unique()
+	// Odd files come from a second host name, so the browser's six connections per host do not
+	// hide the engine's own bound; 2 MiB/s makes the requests overlap.
+	other := strings.Replace(s.origin, "127.0.0.1", "localhost", 1)
+	want := map[string][]string{}
+	for f := 0; f < fetches; f++ {
+		id := fmt.Sprintf("many-%02d", f)
+		for k := 0; k < files; k++ {
+			host := s.origin
+			if k%2 == 1 {
+				host = other
+			}
+			want[id] = append(want[id], fmt.Sprintf("%s/files/%dk.bin?rate=2097152&v=%d-%d-%s", host, 64<<k, f, k, run))
+		}
+	}
+	s.eval(nil, `Promise.all(Object.entries(%s).map(([id, paths]) => harness.start(id, paths)))`, js(want))
+	for id, paths := range want {
+		progress, worker := s.finished(id, 3*time.Minute)
+		require.NotEmpty(t, progress, id)
+		var total uint64
+		for k := range paths {
+			total += 64 << 10 << k
+		}
+		assert.EqualValues(t, total, progress[len(progress)-1].Downloaded, id)
+		assert.Equal(t, "backgroundfetchsuccess", worker.Event, id)
+		require.Len(t, worker.Records, files, id)
+		got := map[string]string{}
+		for _, r := range worker.Records {
+			got[r.URL] = r.SHA256
+		}
+		for _, u := range paths {
+			sum, ok := got[u]
+			if assert.True(t, ok, "%s has a record for %s, got %v", id, u, got) {
+				path := u[strings.Index(u, "/files/"):]
+				assert.Equal(t, s.sha256(path), sum, "%s: %s", id, u)
+			}
+		}
+	}
+	var spans []server.Entry
+	for _, e := range s.files.Log() {
+		if strings.HasSuffix(e.RawQuery, "-"+run) {
+			spans = append(spans, e)
+		}
+	}
+	assert.Len(t, spans, fetches*files, "one request per file")
+	peak := peakInFlight(spans)
+	t.Logf("%d requests, at most %d in flight", len(spans), peak)
+	assert.LessOrEqual(t, peak, 6, "the scheduler bounds the requests in flight")
+	assert.GreaterOrEqual(t, peak, 3, "requests run side by side")
+	s.nothingStored()
+}
+
+// peakInFlight is the most requests the server was answering at one time.
+func peakInFlight(entries []server.Entry) int {
+	peak := 0
+	for _, a := range entries {
+		n := 0
+		for _, b := range entries {
+			if !b.Start.After(a.Start) && (b.End.IsZero() || b.End.After(a.Start)) {
+				n++
+			}
+		}
+		peak = max(peak, n)
+	}
+	return peak
+}
+
+// Two registrations with different scopes on one origin never see each other's fetches.
+func scopesAreIsolated(s *session) {
+	t := s.t
+	const other = "/isolated/"
+	slow := "/files/4m.bin?rate=4194304&t=" + unique()
+	s.eval(nil, `harness.start("here", %s)`, js([]string{slow}))
+	s.eval(nil, `harness.start("there", ["/files/2m.bin"], {}, %s)`, js(other))
+	var ids, otherIDs []string
+	s.eval(&ids, `harness.getIds()`)
+	s.eval(&otherIDs, `harness.getIds(%s)`, js(other))
+	assert.NotContains(t, ids, "there")
+	assert.NotContains(t, otherIDs, "here")
+	var got any
+	s.eval(&got, `harness.get("here", %s)`, js(other))
+	assert.Equal(t, "undefined", got, "the other scope cannot get this scope's fetch")
+	// One id may be in use in both scopes at once.
+	s.eval(nil, `harness.start("same", ["/files/1k.bin"], {}, %s)`, js(other))
+	s.eval(nil, `harness.start("same", %s)`, js([]string{slow + "&same"}))
+
+	for _, c := range []struct {
+		id, scope, path string
+	}{{"here", "/", "/files/4m.bin"}, {"there", other, "/files/2m.bin"}} {
+		_, worker := s.finished(c.id, 2*time.Minute)
+		assert.Equal(t, s.origin+c.scope, worker.Scope, "%s completes in its own scope's worker", c.id)
+		require.Len(t, worker.Records, 1)
+		assert.Equal(t, s.sha256(c.path), worker.Records[0].SHA256)
+	}
+	require.Eventually(t, func() bool {
+		var reports []entry
+		s.eval(&reports, `harness.reports("same")`)
+		return len(reports) == 2
+	}, 2*time.Minute, 100*time.Millisecond, "both fetches named same complete")
+	var reports []entry
+	s.eval(&reports, `harness.reports("same")`)
+	byScope := map[string]string{}
+	for _, r := range reports {
+		require.Len(t, r.Records, 1)
+		byScope[r.Scope] = strings.TrimPrefix(r.Records[0].URL, s.origin)
+	}
+	assert.Equal(t, map[string]string{s.origin + "/": slow + "&same", s.origin + other: "/files/1k.bin"}, byScope,
+		"each scope's worker sees its own fetch")
+	s.nothingStored()
+	s.nothingStored(other) // a database of its own, emptied as well
+}
+
+// Chromium is SIGKILLed mid-download and started again on the same profile: the fetch is found,
+// with its progress, and completes.
+func browserKilledAndRestarted(t *testing.T) {
+	dir := t.TempDir()
+	cfg := config{name: "chromium-polyfill", launch: func(ctx context.Context) (browser.Browser, error) {
+		return browser.LaunchChromium(ctx, browser.ChromiumOptions{UserDataDir: dir})
+	}}
+	s := newSession(t, cfg)
+	const size = 64 << 20
+	path := "/files/64m.bin?rate=8388608&t=" + unique()
+	s.eval(nil, `harness.start("survivor", %s)`, js([]string{path}))
+	var at snapshot
+	require.Eventually(t, func() bool {
+		s.eval(&at, `harness.current("survivor")`)
+		return at.Downloaded >= 12<<20
+	}, time.Minute, 50*time.Millisecond)
+	require.NoError(t, s.b.(*browser.Chromium).Kill())
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	b, err := cfg.launch(ctx)
+	require.NoError(t, err, "restarting chromium on the same profile")
+	t.Cleanup(func() { _ = b.Close() })
+	s.b = b
+	s.open()
+	var again snapshot
+	s.eval(&again, `harness.get("survivor")`)
+	assert.Equal(t, "survivor", again.ID, "get(id) in a new page after the restart finds the fetch")
+	assert.Greater(t, again.Downloaded, uint64(0), "with its progress")
+
+	s.succeeded("survivor", size, s.sha256("/files/64m.bin"))
+	log := s.requests(path)
+	require.GreaterOrEqual(t, len(log), 2)
+	assert.Regexp(t, `^bytes=[1-9]\d*-$`, log[len(log)-1].Range, "the download resumed with Range")
+}
