@@ -146,3 +146,24 @@ func TestSchedulerBoundsRequestsInFlightAndSurvivesCancellation(t *testing.T) {
 		require.NoError(t, s.acquire(ctx, "after"))
 	}
 }
+
+func TestNonGETRequestRestartsFromScratchAfterAStop(t *testing.T) {
+	store := newMemStore()
+	post := Request{URL: "https://a/post", Method: "POST", Mode: "cors", HasBody: true, BodySize: 7}
+	old := &Response{Status: 200, Headers: [][2]string{{"ETag", `"p"`}}}
+	doc := &fetchDoc{Version: SchemaVersion, UniqueID: "p1", ID: "post", Phase: phaseActive, UploadTotal: 7, Uploaded: 7,
+		Records: []recordDoc{{Request: post, Response: old, Sent: true, Length: 6, Stored: 3, Segments: 1}}}
+	store.docs["p1"] = doc.encode()
+	store.segs["p1/0/0/0"] = []byte("abc")
+	store.bodies["p1/0"] = "payload"
+	net := &fakeNet{res: map[string]*resource{}, chunk: 10000}
+	net.res["https://a/post"] = &resource{status: 200, body: []byte("ABCDEF"), etag: `"p"`}
+	h := newHarness(t, store, net)
+	final := h.rec.wait(t)
+	assert.Equal(t, ResultSuccess, final.Result)
+	assert.EqualValues(t, 6, final.Downloaded, "the old bytes are discarded, not added to")
+	assert.EqualValues(t, 7, final.Uploaded, "the body counts once")
+	net.mu.Lock()
+	assert.Equal(t, []string{"POST https://a/post 0 "}, net.log, "no Range for a POST")
+	net.mu.Unlock()
+}

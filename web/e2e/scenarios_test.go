@@ -186,6 +186,9 @@ func reloadDuringDownload(s *session) {
 	assert.Equal(t, "backgroundfetchsuccess", worker.Event)
 	require.Len(t, worker.Records, 1)
 	assert.Equal(t, s.sha256("/files/32m.bin"), worker.Records[0].SHA256, "the content depends on the path and v only")
+	log := s.requests(path)
+	require.Len(t, log, 1, "a reload does not interrupt the worker's download")
+	assert.EqualValues(t, 32<<20, log[0].Bytes)
 }
 
 // A panic in Go ends the wasm instance; the shim starts a new one, which resumes the download.
