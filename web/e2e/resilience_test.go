@@ -50,6 +50,7 @@ func TestResilience(t *testing.T) {
 		networkFaults(run)
 		run("ManyConcurrentFetches", manyConcurrentFetches)
 		run("ScopesAreIsolated", scopesAreIsolated)
+		run("KeptAliveWhileAPageIsOpen", keptAlive)
 	})
 	t.Run(firefoxIdle.name, func(t *testing.T) {
 		s := newSession(t, firefoxIdle)
@@ -170,6 +171,20 @@ func workerStoppedMidDownload(s *session, stop func()) {
 	waste := refetched(log, size)
 	t.Logf("%d stop(s), %d bytes fetched twice", stops, waste)
 	assert.LessOrEqual(t, waste, stops*segmentSize, "at most one segment is fetched twice per stop")
+}
+
+// A download longer than the browser's 30-second idle timeout runs in one request: the open page's
+// pings keep the worker alive. Firefox only: it stops the worker without them (the download then
+// never ends), while headless Chromium here kept a worker with a fetch in flight running for minutes.
+func keptAlive(s *session) {
+	t := s.t
+	const size = 64 << 20
+	path := "/files/64m.bin?rate=1572864&t=" + unique() // 1.5 MiB/s: about 43 s
+	s.eval(nil, `harness.start("alive", %s)`, js([]string{path}))
+	s.succeeded("alive", size, s.sha256("/files/64m.bin"))
+	log := s.requests(path)
+	require.Len(t, log, 1, "the worker was never stopped")
+	assert.EqualValues(t, size, log[0].Bytes)
 }
 
 // The worker stops while the completion event is held open: the next start dispatches it again,
