@@ -5,7 +5,7 @@ GOROOT     := $(shell $(GO) env GOROOT)
 JS_SOURCES := $(sort $(wildcard js/*.js))
 GO_SOURCES := $(shell find wasm bridge -name '*.go' -not -name '*_test.go') go.mod go.sum
 
-.PHONY: all dist demo test vet unit bridge-test e2e browsers clean
+.PHONY: all dist demo test vet unit bridge-test e2e bench bench-smoke browsers clean
 
 all: dist
 
@@ -30,7 +30,7 @@ dist/bgfetch.d.ts: js/bgfetch.d.ts
 demo: dist
 	$(GO) run ./web/serve -addr $(ADDR) -dist dist -site web/site
 
-test: vet unit bridge-test e2e
+test: vet unit bridge-test e2e bench-smoke
 
 vet: dist/bgfetch.js
 	$(GO) vet ./...
@@ -52,6 +52,14 @@ e2e: browsers dist
 	@mkdir -p .bin && rm -f .bin/conformance.txt
 	BGFETCH_SUMMARY=$(CURDIR)/.bin/conformance.txt $(GO) test -count=1 -timeout 25m ./web/e2e/...; \
 	  status=$$?; cat .bin/conformance.txt 2>/dev/null; exit $$status
+
+# Performance figures beside their targets (README "Performance"); not part of make test.
+bench: browsers dist
+	$(GO) run ./web/bench -runs 3 -out bench/results.json
+
+# A few seconds of the benchmark with tiny sizes, in Chromium: keeps make bench working.
+bench-smoke: browsers dist
+	$(GO) run ./web/bench -quick -out .bin/bench-smoke.json
 
 # Debian's chromium and firefox-esr; installed when missing (needs root and the package mirror).
 browsers:

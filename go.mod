@@ -3,6 +3,7 @@ module github.com/bgfetch/bgfetch
 go 1.26
 
 require (
+	github.com/andybalholm/brotli v1.1.1
 	github.com/chromedp/cdproto v0.159.0
 	github.com/chromedp/chromedp v0.23.0
 	github.com/coder/websocket v1.8.15

@@ -8,6 +8,9 @@
     let engine = null;
     let compiled = null;
     let restarts = 0;
+    // With config.debug, benchmarks read the engine's memory and start-up time here.
+    const debug = { memory: null, readyAt: 0 };
+    if (config.debug) g.__bgfetchDebug = debug;
     const client = new Client(g.registration, (op, args, bodies) => engineCall(op, JSON.stringify(args), bodies));
 
     function compile() {
@@ -26,7 +29,7 @@
           channel: channelName(scope),
           debug: !!config.debug,
           stallTimeout: config.stallTimeout, // ms without a byte before a request is retried
-          ready: () => { restarts = 0; resolve(host.call); },
+          ready: () => { restarts = 0; debug.readyAt = performance.now(); resolve(host.call); },
           fail: (message) => reject(new TypeError('bgfetch engine: ' + message)),
           update: (snap) => client.update(snap),
           dispatch: (type, snap) => dispatchCompletion(type, snap),
@@ -34,6 +37,7 @@
         g.__bgfetchHost = host;
         const go = new g.Go();
         compile().then((module) => WebAssembly.instantiate(module, go.importObject)).then((instance) => {
+          if (config.debug) debug.memory = instance.exports.mem;
           go.run(instance).then(engineExited, engineExited);
         }).catch(reject);
       });

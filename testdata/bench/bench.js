@@ -1,0 +1,80 @@
+// Benchmark page, driven by web/bench: every call returns JSON-able figures.
+(function () {
+  const reports = new Map(); // id → the worker's completion report
+  const waiters = [];
+  navigator.serviceWorker.addEventListener('message', (e) => {
+    if (!e.data || e.data.type !== 'bench-done') return;
+    reports.set(e.data.id, e.data);
+    for (const w of waiters.splice(0)) w();
+  });
+
+  async function registration() {
+    await navigator.serviceWorker.register('/sw.js' + (window.NATIVE ? '?native=1' : ''), { scope: '/' });
+    return navigator.serviceWorker.ready;
+  }
+
+  async function ask(msg) {
+    const reg = await registration();
+    const { port1, port2 } = new MessageChannel();
+    const answer = new Promise((resolve) => { port1.onmessage = (e) => resolve(e.data); });
+    reg.active.postMessage(msg, [port2]);
+    const v = await answer;
+    if (v && v.error) throw new Error(v.error);
+    return v;
+  }
+
+  async function report(id, timeoutMs) {
+    const deadline = Date.now() + (timeoutMs || 600000);
+    while (!reports.has(id)) {
+      if (Date.now() > deadline) throw new Error('no completion event for ' + id);
+      await new Promise((r) => { waiters.push(r); setTimeout(r, 200); });
+    }
+    return reports.get(id);
+  }
+
+  const running = new Map(); // id → { reg, start, events } of bench.start
+  let seq = 0;
+  const freshId = (name) => name + '-' + Date.now() + '-' + (seq++);
+
+  window.bench = {
+    setup: registration,
+    // Seconds from before the <script> tag to after it, and to the first answered call.
+    async page() {
+      const reg = await registration();
+      const t = performance.now();
+      await reg.backgroundFetch.getIds();
+      return { script: window.T_AFTER - window.T_BEFORE, usable: typeof reg.backgroundFetch.fetch === 'function', firstCall: performance.now() - t };
+    },
+    startup() { return ask({ type: 'startup' }); },
+    // One background fetch of urls until its completion event, with the page's progress events.
+    async fetch(urls) { return this.finish(await this.start(urls)); },
+    async start(urls) {
+      const reg = await registration();
+      const id = freshId('bench');
+      const run = { events: [], start: Date.now() };
+      running.set(id, run);
+      run.reg = await reg.backgroundFetch.fetch(id, urls);
+      run.reg.addEventListener('progress', () => run.events.push([Date.now() - run.start, run.reg.downloaded]));
+      return id;
+    },
+    current(id) { return running.get(id).reg.downloaded; },
+    async finish(id) {
+      const run = running.get(id);
+      const done = await report(id);
+      running.delete(id);
+      return { ms: done.at - run.start, bytes: done.downloaded, event: done.event, progress: run.events };
+    },
+    // Many background fetches started at once, until the last completion event.
+    async fanout(lists) {
+      const reg = await registration();
+      const start = Date.now();
+      const ids = lists.map(() => freshId('fan'));
+      await Promise.all(lists.map((urls, i) => reg.backgroundFetch.fetch(ids[i], urls)));
+      const done = await Promise.all(ids.map((id) => report(id)));
+      return { ms: Math.max(...done.map((d) => d.at)) - start, failed: done.filter((d) => d.event !== 'backgroundfetchsuccess').length };
+    },
+    baseline(urls) { return ask({ type: 'baseline', urls }); },
+    memoryStart() { return ask({ type: 'memory-start' }); },
+    memoryStop() { return ask({ type: 'memory-stop' }); },
+  };
+})();

@@ -1,0 +1,256 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/bgfetch/bgfetch/web/e2e/browser"
+	"github.com/bgfetch/bgfetch/web/server"
+)
+
+const mib = 1 << 20
+
+// fetchResult is what bench.fetch and bench.finish return.
+type fetchResult struct {
+	MS       float64      `json:"ms"`
+	Bytes    int64        `json:"bytes"`
+	Event    string       `json:"event"`
+	Progress [][2]float64 `json:"progress"` // [ms since start, downloaded]
+}
+
+type timed struct {
+	MS    float64 `json:"ms"`
+	Bytes int64   `json:"bytes"`
+}
+
+// measure runs every measurement that applies to one configuration.
+func measure(c benchConfig, runs int, sz sizes, origin string, files *server.Server) (map[string]float64, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	b, err := c.launch(ctx)
+	cancel()
+	if err != nil {
+		return nil, err
+	}
+	defer b.Close()
+	p := &page{b: b, origin: origin, url: origin + "/"}
+	if c.native {
+		p.url += "?native=1"
+	}
+	if err := p.open(); err != nil {
+		return nil, err
+	}
+	figs := map[string]float64{}
+	n := 0
+	file := func(size int64) string {
+		n++
+		return fmt.Sprintf("/files/%d.bin?v=%s-%d-%d", size, c.name, time.Now().UnixNano(), n)
+	}
+
+	if !c.native { // start-up: the first evaluation compiled the module from the network
+		var st struct{ Imported, Ready float64 }
+		if err := p.eval(&st, `bench.startup()`); err != nil {
+			return nil, err
+		}
+		figs["startup_cold_ms"] = st.Ready
+		if ch, ok := b.(*browser.Chromium); ok {
+			if err := stopWorkers(ch); err != nil {
+				return nil, err
+			}
+			if err := p.eval(&st, `bench.startup()`); err != nil {
+				return nil, err
+			}
+			figs["startup_restart_ms"] = st.Ready
+		}
+		var pg struct {
+			Script, FirstCall float64
+			Usable            bool
+		}
+		if err := p.open(); err != nil { // a fresh page: the script runs with the worker already up
+			return nil, err
+		}
+		if err := p.eval(&pg, `bench.page()`); err != nil {
+			return nil, err
+		}
+		if !pg.Usable {
+			return nil, errors.New("registration.backgroundFetch is not usable in the page")
+		}
+		figs["page_script_ms"], figs["page_first_call_ms"] = pg.Script, pg.FirstCall
+	}
+
+	var speeds, base, rates, peaks []float64
+	for r := 0; r < runs; r++ { // bgfetch and the baseline alternate, so drifts of the machine hit both
+		var fr fetchResult
+		if err := p.eval(&fr, `bench.fetch([%s])`, js(file(sz.Throughput))); err != nil {
+			return nil, err
+		}
+		if fr.Event != "backgroundfetchsuccess" || fr.Bytes != sz.Throughput {
+			return nil, fmt.Errorf("throughput run: %s with %d bytes", fr.Event, fr.Bytes)
+		}
+		speeds = append(speeds, float64(fr.Bytes)/mib/(fr.MS/1000))
+		rate, peak := progressRates(fr.Progress)
+		rates, peaks = append(rates, rate), append(peaks, peak)
+		if c.native {
+			continue
+		}
+		var t timed
+		if err := p.eval(&t, `bench.baseline([%s])`, js(file(sz.Throughput))); err != nil {
+			return nil, err
+		}
+		base = append(base, float64(t.Bytes)/mib/(t.MS/1000))
+	}
+	figs["throughput_mibs"] = median(speeds)
+	figs["progress_per_s"], figs["progress_peak_per_s"] = median(rates), maxOf(peaks)
+	if c.native {
+		return figs, nil
+	}
+	figs["baseline_mibs"] = median(base)
+
+	for _, m := range []struct {
+		name string
+		size int64
+	}{{"memory_big_mib", sz.Big}, {"memory_small_mib", sz.Small}} {
+		var peak float64
+		if err := p.eval(nil, `bench.memoryStart()`); err != nil {
+			return nil, err
+		}
+		var fr fetchResult
+		if err := p.eval(&fr, `bench.fetch([%s])`, js(file(m.size))); err != nil {
+			return nil, err
+		}
+		if err := p.eval(&peak, `bench.memoryStop()`); err != nil {
+			return nil, err
+		}
+		figs[m.name] = peak / mib
+	}
+
+	var fan, fanBase []float64
+	for r := 0; r < runs; r++ {
+		lists := make([][]string, sz.FanFetches)
+		var all []string
+		for i := range lists {
+			for j := 0; j < sz.FanFiles; j++ {
+				lists[i] = append(lists[i], file(64<<10))
+				all = append(all, file(64<<10))
+			}
+		}
+		var fo struct {
+			MS     float64
+			Failed int
+		}
+		if err := p.eval(&fo, `bench.fanout(%s)`, js(lists)); err != nil {
+			return nil, err
+		}
+		if fo.Failed > 0 {
+			return nil, fmt.Errorf("fan-out: %d fetches failed", fo.Failed)
+		}
+		var base timed
+		if err := p.eval(&base, `bench.baseline(%s)`, js(all)); err != nil {
+			return nil, err
+		}
+		fan, fanBase = append(fan, fo.MS), append(fanBase, base.MS)
+	}
+	figs["fanout_ms"], figs["fanout_baseline_ms"] = median(fan), median(fanBase)
+
+	if ch, ok := b.(*browser.Chromium); ok {
+		waste, err := resumeWaste(p, ch, files, sz.Resume)
+		if err != nil {
+			return nil, err
+		}
+		figs["resume_waste_mib"] = waste / mib
+	}
+	return figs, nil
+}
+
+// resumeWaste stops the worker in the middle of a throttled download and returns how many bytes
+// the server sent beyond one copy of the file.
+func resumeWaste(p *page, ch *browser.Chromium, files *server.Server, size int64) (float64, error) {
+	rate := max(size/4, 4*mib) // about four seconds of transfer
+	path := fmt.Sprintf("/files/%d.bin", size)
+	query := fmt.Sprintf("rate=%d&t=%d", rate, time.Now().UnixNano())
+	var id string
+	if err := p.eval(&id, `bench.start([%s])`, js(path+"?"+query)); err != nil {
+		return 0, err
+	}
+	for deadline := time.Now().Add(time.Minute); ; {
+		var got float64
+		if err := p.eval(&got, `bench.current(%s)`, js(id)); err != nil {
+			return 0, err
+		}
+		if got >= float64(size)*0.4 {
+			break
+		}
+		if time.Now().After(deadline) {
+			return 0, errors.New("resume: the download did not get going")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := stopWorkers(ch); err != nil {
+		return 0, err
+	}
+	var fr fetchResult
+	if err := p.eval(&fr, `bench.finish(%s)`, js(id)); err != nil {
+		return 0, err
+	}
+	if fr.Event != "backgroundfetchsuccess" {
+		return 0, fmt.Errorf("resume: %s", fr.Event)
+	}
+	var sent, requests int64
+	for _, e := range files.Log() {
+		if e.Path == path && e.RawQuery == query {
+			sent += e.Bytes
+			requests++
+		}
+	}
+	if requests < 2 {
+		return 0, errors.New("resume: the stop did not interrupt the download")
+	}
+	return float64(sent - size), nil
+}
+
+func stopWorkers(ch *browser.Chromium) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return ch.StopAllWorkers(ctx)
+}
+
+// progressRates returns the progress events per second while bytes flowed, and the most in any second.
+func progressRates(events [][2]float64) (rate, peak float64) {
+	if len(events) < 2 {
+		return 0, float64(len(events))
+	}
+	span := (events[len(events)-1][0] - events[0][0]) / 1000
+	if span > 0 {
+		rate = float64(len(events)-1) / span
+	}
+	for i := range events {
+		n := 0
+		for j := i; j < len(events) && events[j][0]-events[i][0] < 1000; j++ {
+			n++
+		}
+		peak = max(peak, float64(n))
+	}
+	return rate, peak
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func maxOf(xs []float64) float64 {
+	m := 0.0
+	for _, x := range xs {
+		m = max(m, x)
+	}
+	return m
+}
