@@ -117,12 +117,7 @@ func TestBrokenConnectionResumesWithRangeAndStoresEachByteOnce(t *testing.T) {
 	hold := h.rec.holdEvents()
 	snap, err := h.e.Fetch(context.Background(), "f", []Request{get("https://a/big")}, nil, Options{})
 	require.NoError(t, err)
-	go func() {
-		time.Sleep(50 * time.Millisecond)
-		assert.Equal(t, body, h.store.body(t, snap.UniqueID, 0))
-		close(hold)
-	}()
-	final := h.rec.wait(t)
+	final := h.waitWithBody(t, hold, snap.UniqueID, body)
 	assert.Equal(t, ResultSuccess, final.Result)
 	assert.EqualValues(t, 1<<20, final.Downloaded)
 	h.net.mu.Lock()
@@ -137,12 +132,7 @@ func TestServerIgnoringRangeRestartsFromZero(t *testing.T) {
 	h.net.res["https://a/big"] = &resource{status: 200, body: body, etag: `"big"`, failAfter: 1, noRange: true}
 	hold := h.rec.holdEvents()
 	snap, _ := h.e.Fetch(context.Background(), "f", []Request{get("https://a/big")}, nil, Options{})
-	go func() {
-		time.Sleep(50 * time.Millisecond)
-		assert.Equal(t, body, h.store.body(t, snap.UniqueID, 0))
-		close(hold)
-	}()
-	final := h.rec.wait(t)
+	final := h.waitWithBody(t, hold, snap.UniqueID, body)
 	assert.Equal(t, ResultSuccess, final.Result)
 	assert.EqualValues(t, 500000, final.Downloaded, "nothing counted twice")
 }

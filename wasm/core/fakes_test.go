@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/stretchr/testify/assert"
 	"io"
 	"strconv"
 	"strings"
@@ -299,6 +300,18 @@ func newHarness(t *testing.T, store *memStore, net *fakeNet) *harness {
 		t.Fatal(err)
 	}
 	return h
+}
+
+// waitWithBody waits for the completion event; while it is held (hold from rec.holdEvents), it
+// checks that record 0 of uid stores want, before the data can be deleted.
+func (h *harness) waitWithBody(t *testing.T, hold chan struct{}, uid string, want []byte) Snapshot {
+	t.Helper()
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		assert.Equal(t, want, h.store.body(t, uid, 0))
+		close(hold)
+	}()
+	return h.rec.wait(t)
 }
 
 func pattern(n int, seed byte) []byte {

@@ -20,12 +20,7 @@ func TestStalledConnectionIsRetriedFromTheStoredByte(t *testing.T) {
 	hold := h.rec.holdEvents()
 	snap, err := h.e.Fetch(context.Background(), "stall", []Request{get("https://a/slow")}, nil, Options{})
 	require.NoError(t, err)
-	go func() {
-		time.Sleep(50 * time.Millisecond)
-		assert.Equal(t, body, h.store.body(t, snap.UniqueID, 0))
-		close(hold)
-	}()
-	final := h.rec.wait(t)
+	final := h.waitWithBody(t, hold, snap.UniqueID, body)
 	assert.Equal(t, ResultSuccess, final.Result)
 	assert.EqualValues(t, 400000, final.Downloaded, "the bytes before the stall are kept, none counted twice")
 	h.net.mu.Lock()
@@ -57,12 +52,7 @@ func TestAttemptsThatMakeProgressAreNotCountedAsFailures(t *testing.T) {
 	hold := h.rec.holdEvents()
 	snap, err := h.e.Fetch(context.Background(), "flaky", []Request{get("https://a/flaky")}, nil, Options{})
 	require.NoError(t, err)
-	go func() {
-		time.Sleep(50 * time.Millisecond)
-		assert.Equal(t, body, h.store.body(t, snap.UniqueID, 0))
-		close(hold)
-	}()
-	final := h.rec.wait(t)
+	final := h.waitWithBody(t, hold, snap.UniqueID, body)
 	assert.Equal(t, ResultSuccess, final.Result)
 	assert.EqualValues(t, 1<<20, final.Downloaded)
 }

@@ -4,49 +4,66 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // errStalled ends an attempt whose connection delivered nothing for Config.StallTimeout.
 var errStalled = errors.New("the connection stalled")
 
-// watchdog cancels an attempt when it is not fed for a while.
+// watchdog cancels an attempt when it is not fed for a while. Feeding only stores the time, so the
+// per-chunk cost is one clock read; a single timer checks it when it is due.
 type watchdog struct {
 	clock  Clock
 	d      time.Duration
 	cancel context.CancelFunc
+	last   atomic.Int64 // unix nanoseconds of the last feed
 
-	mu    sync.Mutex
-	stop  func() bool
-	fired bool
+	mu     sync.Mutex
+	stop   func() bool
+	fired  bool
+	halted bool
 }
 
-// newWatchdog returns a context that ends with parent or when the watchdog is not fed for d.
+// newWatchdog returns a context that ends with parent or when the watchdog is not fed for d
+// (never, if d is not positive).
 func newWatchdog(parent context.Context, clock Clock, d time.Duration) (*watchdog, context.Context) {
 	ctx, cancel := context.WithCancel(parent)
 	w := &watchdog{clock: clock, d: d, cancel: cancel}
-	w.feed()
+	if d > 0 {
+		w.feed()
+		w.arm(d)
+	}
 	return w, ctx
 }
 
 // feed restarts the countdown: something arrived.
 func (w *watchdog) feed() {
-	if w.d <= 0 {
-		return
+	if w.d > 0 {
+		w.last.Store(w.clock.Now().UnixNano())
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.fired {
-		return
-	}
-	if w.stop != nil {
-		w.stop()
-	}
-	w.stop = w.clock.AfterFunc(w.d, w.fire)
 }
 
-func (w *watchdog) fire() {
+func (w *watchdog) arm(after time.Duration) {
 	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.halted {
+		w.stop = w.clock.AfterFunc(after, w.check)
+	}
+}
+
+// check fires if the last feed is d old, else waits for the rest.
+func (w *watchdog) check() {
+	idle := w.clock.Now().Sub(time.Unix(0, w.last.Load()))
+	if idle < w.d {
+		w.arm(w.d - idle)
+		return
+	}
+	w.mu.Lock()
+	if w.halted {
+		w.mu.Unlock()
+		return
+	}
 	w.fired = true
 	w.mu.Unlock()
 	w.cancel()
@@ -56,6 +73,7 @@ func (w *watchdog) fire() {
 func (w *watchdog) halt() bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.halted = true
 	if w.stop != nil {
 		w.stop()
 	}
