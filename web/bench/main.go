@@ -106,9 +106,8 @@ var allConfigs = []benchConfig{
 
 // page is one browser on the benchmark page.
 type page struct {
-	b      browser.Browser
-	origin string
-	url    string
+	b   browser.Browser
+	url string
 }
 
 func (p *page) eval(out any, format string, args ...any) error {

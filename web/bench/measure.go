@@ -35,7 +35,7 @@ func measure(c benchConfig, runs int, sz sizes, origin string, files *server.Ser
 		return nil, err
 	}
 	defer b.Close()
-	p := &page{b: b, origin: origin, url: origin + "/"}
+	p := &page{b: b, url: origin + "/"}
 	if c.native {
 		p.url += "?native=1"
 	}

@@ -217,14 +217,23 @@ func interruptedCompletion(s *session, stop func()) {
 	s.nothingStored()
 }
 
+// faultSize is the file the network-fault tests download.
+const faultSize = 8 << 20
+
+// throughFault downloads /files/8m.bin with the fault parameters in query, checks that it succeeds
+// with the body whose digest is want and that downloaded drops at most drops times, and returns
+// the server's log of its requests.
+func (s *session) throughFault(id, query, want string, drops int) []server.Entry {
+	path := "/files/8m.bin?" + query + "&t=" + unique()
+	s.eval(nil, `harness.start(%s, %s)`, js(id), js([]string{path}))
+	monotonic(s.t, s.succeeded(id, faultSize, want), drops)
+	return s.requests(path)
+}
+
 func droppedConnection(s *session) {
 	t := s.t
-	const size, cut = 8 << 20, 3000000
-	path := fmt.Sprintf("/files/8m.bin?drop=%d&t=%s", cut, unique())
-	s.eval(nil, `harness.start("dropped", %s)`, js([]string{path}))
-	progress := s.succeeded("dropped", size, s.sha256("/files/8m.bin"))
-	monotonic(t, progress, 0)
-	log := s.requests(path)
+	const cut = 3000000
+	log := s.throughFault("dropped", fmt.Sprintf("drop=%d", cut), s.sha256("/files/8m.bin"), 0)
 	require.Len(t, log, 2, "one retry")
 	assert.EqualValues(t, cut, log[0].Bytes)
 	var from int64
@@ -233,46 +242,32 @@ func droppedConnection(s *session) {
 	assert.Greater(t, from, int64(0))
 	assert.LessOrEqual(t, from, int64(cut), "from a byte that was received")
 	assert.Equal(t, 206, log[1].Status)
-	assert.LessOrEqual(t, refetched(log, size), int64(segmentSize))
+	assert.LessOrEqual(t, refetched(log, faultSize), int64(segmentSize))
 }
 
 func ignoredRange(s *session) {
 	t := s.t
-	const size = 8 << 20
-	path := "/files/8m.bin?drop=3000000&ignore-range=1&t=" + unique()
-	s.eval(nil, `harness.start("ignored", %s)`, js([]string{path}))
-	progress := s.succeeded("ignored", size, s.sha256("/files/8m.bin"))
-	monotonic(t, progress, 1)
-	log := s.requests(path)
+	log := s.throughFault("ignored", "drop=3000000&ignore-range=1", s.sha256("/files/8m.bin"), 1)
 	require.Len(t, log, 2)
 	assert.NotEmpty(t, log[1].Range, "the retry asked for the rest")
 	assert.Equal(t, 200, log[1].Status, "and got the whole body")
-	assert.EqualValues(t, size, log[1].Bytes, "which was stored from zero")
+	assert.EqualValues(t, faultSize, log[1].Bytes, "which was stored from zero")
 }
 
 func changedETag(s *session) {
 	t := s.t
-	const size = 8 << 20
-	path := "/files/8m.bin?drop=3000000&change=2&t=" + unique()
-	s.eval(nil, `harness.start("changed", %s)`, js([]string{path}))
 	newVersion := s.sha256("/files/8m.bin?v=2")
 	require.NotEqual(t, s.sha256("/files/8m.bin"), newVersion)
-	progress := s.succeeded("changed", size, newVersion)
-	monotonic(t, progress, 1)
-	log := s.requests(path)
+	log := s.throughFault("changed", "drop=3000000&change=2", newVersion, 1)
 	require.Len(t, log, 2)
-	assert.Equal(t, server.FileContent("/files/8m.bin", "", size).ETag(), log[1].IfRange, "the resume named the old version")
+	assert.Equal(t, server.FileContent("/files/8m.bin", "", faultSize).ETag(), log[1].IfRange, "the resume named the old version")
 	assert.Equal(t, 200, log[1].Status, "the server sent the new version whole")
 }
 
 func stalledConnection(s *session) {
 	t := s.t
-	const size, cut = 8 << 20, 3000000
-	path := fmt.Sprintf("/files/8m.bin?stall=%d&t=%s", cut, unique())
-	s.eval(nil, `harness.start("stalled", %s)`, js([]string{path}))
-	progress := s.succeeded("stalled", size, s.sha256("/files/8m.bin"))
-	monotonic(t, progress, 0)
-	log := s.requests(path)
+	const cut = 3000000
+	log := s.throughFault("stalled", fmt.Sprintf("stall=%d", cut), s.sha256("/files/8m.bin"), 0)
 	require.Len(t, log, 2, "one retry")
 	assert.Equal(t, fmt.Sprintf("bytes=%d-", cut), log[1].Range, "the retry resumes at the byte where the stall began")
 	assert.GreaterOrEqual(t, log[1].Start.Sub(log[0].Start), 3*time.Second, "after the stall timeout (3 s in the test worker)")
