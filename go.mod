@@ -9,6 +9,7 @@ require (
 	github.com/coder/websocket v1.8.15
 	github.com/hack-pad/safejs v0.1.1
 	github.com/stretchr/testify v1.12.1
+	github.com/valyala/fastjson v1.6.10
 )
 
 require (

@@ -4,12 +4,12 @@ package bridge
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/bgfetch/bgfetch/wasm/core"
 	"github.com/hack-pad/safejs"
+	"github.com/valyala/fastjson"
 )
 
 // maxWait bounds one waitRecord call; readers call again to keep waiting.
@@ -22,33 +22,25 @@ type API struct {
 	Debug  bool   // enables operations that exist only for tests
 }
 
-type fetchArgs struct {
-	ID       string         `json:"id"`
-	Requests []core.Request `json:"requests"`
-	Options  core.Options   `json:"options"`
-}
-
-type matchArgs struct {
-	UniqueID string            `json:"uniqueId"`
-	Request  *core.Request     `json:"request"`
-	Options  core.QueryOptions `json:"options"`
+// Matched is matchAll's answer: where the segments are and the records' views.
+type Matched struct {
+	DB      string
+	Records []core.RecordView
 }
 
 // Call runs one operation; args is JSON, bodies the request bodies of a fetch (JS values).
 func (a *API) Call(ctx context.Context, op string, args []byte, bodies safejs.Value) (any, error) {
+	in, err := fastjson.ParseBytes(args)
+	if err != nil {
+		return nil, err
+	}
 	switch op {
 	case "fetch":
-		var in fetchArgs
-		if err := json.Unmarshal(args, &in); err != nil {
-			return nil, err
-		}
-		return a.Engine.Fetch(ctx, in.ID, in.Requests, bodyMap(in.Requests, bodies), in.Options)
+		reqs := core.RequestsFromJSON(in.Get("requests"))
+		return a.Engine.Fetch(ctx, string(in.GetStringBytes("id")), reqs, bodyMap(reqs, bodies),
+			core.OptionsFromJSON(in.Get("options")))
 	case "get":
-		var in struct{ ID string }
-		if err := json.Unmarshal(args, &in); err != nil {
-			return nil, err
-		}
-		s, ok, err := a.Engine.Get(in.ID)
+		s, ok, err := a.Engine.Get(string(in.GetStringBytes("id")))
 		if !ok || err != nil {
 			return nil, err
 		}
@@ -56,31 +48,25 @@ func (a *API) Call(ctx context.Context, op string, args []byte, bodies safejs.Va
 	case "getIds":
 		return a.Engine.IDs(), nil
 	case "abort":
-		var in struct{ UniqueID string }
-		if err := json.Unmarshal(args, &in); err != nil {
-			return nil, err
-		}
-		return a.Engine.Abort(in.UniqueID), nil
+		return a.Engine.Abort(string(in.GetStringBytes("uniqueId"))), nil
 	case "matchAll":
-		var in matchArgs
-		if err := json.Unmarshal(args, &in); err != nil {
-			return nil, err
+		var query *core.Request
+		if q := in.Get("request"); q != nil && q.Type() == fastjson.TypeObject {
+			r := core.RequestFromJSON(q)
+			query = &r
 		}
-		views, err := a.Engine.MatchAll(in.UniqueID, in.Request, in.Options)
+		views, err := a.Engine.MatchAll(string(in.GetStringBytes("uniqueId")), query,
+			core.QueryOptionsFromJSON(in.Get("options")))
 		if err != nil {
 			return nil, err
 		}
-		return map[string]any{"db": a.DB, "records": views}, nil
+		return Matched{DB: a.DB, Records: views}, nil
 	case "waitRecord":
-		var in core.RecordView
-		if err := json.Unmarshal(args, &in); err != nil {
-			return nil, err
-		}
 		ctx, cancel := context.WithTimeout(ctx, maxWait)
 		defer cancel()
-		return a.Engine.WaitRecord(ctx, in)
+		return a.Engine.WaitRecord(ctx, core.RecordViewFromJSON(in))
 	case "ping":
-		return map[string]int{"active": a.Engine.Active()}, nil
+		return Active(a.Engine.Active()), nil
 	case "crash":
 		if a.Debug { // proves in tests that the shim replaces an instance that panicked
 			go func() { panic("bgfetch: crash requested by a test") }()
@@ -88,6 +74,44 @@ func (a *API) Call(ctx context.Context, op string, args []byte, bodies safejs.Va
 		}
 	}
 	return nil, fmt.Errorf("unknown operation %q", op)
+}
+
+// Active is ping's answer: how many fetches are downloading.
+type Active int
+
+// resultJSON writes what Call returned as the JSON the shim expects.
+func resultJSON(a *fastjson.Arena, out any) *fastjson.Value {
+	switch v := out.(type) {
+	case core.Snapshot:
+		return v.JSON(a)
+	case core.RecordView:
+		return v.JSON(a)
+	case []string:
+		arr := a.NewArray()
+		for i, s := range v {
+			arr.SetArrayItem(i, a.NewString(s))
+		}
+		return arr
+	case bool:
+		if v {
+			return a.NewTrue()
+		}
+		return a.NewFalse()
+	case Matched:
+		recs := a.NewArray()
+		for i := range v.Records {
+			recs.SetArrayItem(i, v.Records[i].JSON(a))
+		}
+		o := a.NewObject()
+		o.Set("db", a.NewString(v.DB))
+		o.Set("records", recs)
+		return o
+	case Active:
+		o := a.NewObject()
+		o.Set("active", a.NewNumberInt(int(v)))
+		return o
+	}
+	return a.NewNull()
 }
 
 func bodyMap(reqs []core.Request, bodies safejs.Value) map[int]any {
@@ -113,11 +137,8 @@ func (a *API) Install(ctx context.Context, host safejs.Value) error {
 			if err != nil {
 				return nil, err
 			}
-			b, err := json.Marshal(out)
-			if err != nil {
-				return nil, err
-			}
-			return jsonObj.Call("parse", string(b))
+			var arena fastjson.Arena
+			return jsonObj.Call("parse", string(resultJSON(&arena, out).MarshalTo(nil)))
 		})
 	})
 	if err != nil {

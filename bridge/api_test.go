@@ -15,6 +15,7 @@ import (
 	"github.com/hack-pad/safejs"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/valyala/fastjson"
 )
 
 // fakeHost is the shim's host object: it records updates and events, and holds
@@ -130,6 +131,16 @@ func newAPI(t *testing.T) *apiEnv {
 
 func (e *apiEnv) call(t *testing.T, op string, args any, bodies safejs.Value) (any, error) {
 	t.Helper()
+	if m, ok := args.(map[string]any); ok {
+		if reqs, ok := m["requests"].([]core.Request); ok { // written by the codec the shim's format follows
+			var a fastjson.Arena
+			arr := a.NewArray()
+			for i := range reqs {
+				arr.SetArrayItem(i, reqs[i].JSON(&a))
+			}
+			m["requests"] = json.RawMessage(arr.MarshalTo(nil))
+		}
+	}
 	b, err := json.Marshal(args)
 	require.NoError(t, err)
 	return e.api.Call(testCtx(t), op, b, bodies)
@@ -140,7 +151,7 @@ func (e *apiEnv) idle(t *testing.T) {
 	t.Helper()
 	require.Eventually(t, func() bool {
 		out, err := e.call(t, "ping", struct{}{}, safejs.Null())
-		return err == nil && out.(map[string]int)["active"] == 0
+		return err == nil && out.(Active) == 0
 	}, 10*time.Second, 10*time.Millisecond)
 }
 
@@ -191,9 +202,9 @@ func TestAPIFetchSuccess(t *testing.T) {
 	assert.Empty(t, ids)
 	out, err = e.call(t, "matchAll", map[string]any{"uniqueId": snap.UniqueID}, safejs.Null())
 	require.NoError(t, err)
-	m := out.(map[string]any)
-	assert.Equal(t, e.db, m["db"])
-	views := m["records"].([]core.RecordView)
+	m := out.(Matched)
+	assert.Equal(t, e.db, m.DB)
+	views := m.Records
 	require.Len(t, views, 2)
 	assert.Equal(t, pattern(0, 1000), e.segments(t, views[0]))
 	assert.Greater(t, views[1].Segments, 1)
@@ -255,7 +266,7 @@ func TestAPIFetchWithBody(t *testing.T) {
 	out, err = e.call(t, "matchAll", map[string]any{"uniqueId": ev.snap.UniqueID}, safejs.Null())
 	require.NoError(t, err)
 	var echo struct{ Method, Body string }
-	require.NoError(t, json.Unmarshal(e.segments(t, out.(map[string]any)["records"].([]core.RecordView)[1]), &echo))
+	require.NoError(t, json.Unmarshal(e.segments(t, out.(Matched).Records[1]), &echo))
 	assert.Equal(t, "POST", echo.Method)
 	assert.Equal(t, "post body", echo.Body)
 	ev.release()

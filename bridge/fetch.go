@@ -4,12 +4,12 @@ package bridge
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"strconv"
 
 	"github.com/bgfetch/bgfetch/wasm/core"
 	"github.com/hack-pad/safejs"
+	"github.com/valyala/fastjson"
 )
 
 // Fetcher is core.Fetcher over the browser's fetch(); body bytes stay in JS.
@@ -148,9 +148,11 @@ func (f *Fetcher) response(res safejs.Value) (*core.Response, error) {
 		return nil, e
 	}
 	s, _ := text.String()
-	if e := json.Unmarshal([]byte(s), &r.Headers); e != nil {
+	pv, e := fastjson.Parse(s)
+	if e != nil {
 		return nil, e
 	}
+	r.Headers = core.HeadersFromJSON(pv)
 	return r, err
 }
 

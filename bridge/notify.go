@@ -4,12 +4,12 @@ package bridge
 
 import (
 	"context"
-	"encoding/json"
 	"sync"
 	"time"
 
 	"github.com/bgfetch/bgfetch/wasm/core"
 	"github.com/hack-pad/safejs"
+	"github.com/valyala/fastjson"
 )
 
 // syncTimeout bounds how long a completion waits for pages to apply the final update.
@@ -56,9 +56,17 @@ func NewNotifier(host safejs.Value, channelName string) (*Notifier, error) {
 	return n, nil
 }
 
-func (n *Notifier) value(v any) safejs.Value {
-	b, _ := json.Marshal(v)
-	out, _ := n.json.Call("parse", string(b))
+// snapshot makes the JS object of a snapshot, wrapped as {bgfetch: "update", snapshot} when asked.
+func (n *Notifier) snapshot(s core.Snapshot, wrapped bool) safejs.Value {
+	var a fastjson.Arena
+	v := s.JSON(&a)
+	if wrapped {
+		msg := a.NewObject()
+		msg.Set("bgfetch", a.NewString("update"))
+		msg.Set("snapshot", v)
+		v = msg
+	}
+	out, _ := n.json.Call("parse", string(v.MarshalTo(nil)))
 	return out
 }
 
@@ -71,14 +79,14 @@ func (n *Notifier) Update(s core.Snapshot) {
 		}
 		n.mu.Unlock()
 	}
-	v := n.value(s)
+	v := n.snapshot(s, false)
 	settled, _ := n.host.Call("update", v)
 	if s.Result != "" && s.RecordsAvailable && settled.Type() == safejs.TypeObject {
 		n.mu.Lock()
 		n.settled[s.UniqueID] = settled
 		n.mu.Unlock()
 	}
-	msg := n.value(map[string]any{"bgfetch": "update", "snapshot": s})
+	msg := n.snapshot(s, true)
 	_, _ = n.channel.Call("postMessage", msg)
 }
 
@@ -119,7 +127,7 @@ func (n *Notifier) windowCount(ctx context.Context) int {
 	if n.clients.IsUndefined() {
 		return 0
 	}
-	opts := n.value(map[string]any{"type": "window", "includeUncontrolled": true})
+	opts := map[string]any{"type": "window", "includeUncontrolled": true}
 	p, err := n.clients.Call("matchAll", opts)
 	if err != nil {
 		return 0
@@ -134,7 +142,7 @@ func (n *Notifier) windowCount(ctx context.Context) int {
 
 // Dispatch implements core.Notifier.
 func (n *Notifier) Dispatch(ctx context.Context, event string, s core.Snapshot) error {
-	p, err := n.host.Call("dispatch", event, n.value(s))
+	p, err := n.host.Call("dispatch", event, n.snapshot(s, false))
 	if err != nil {
 		return err
 	}

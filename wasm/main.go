@@ -5,8 +5,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"time"
 
@@ -78,8 +76,13 @@ func stringOf(v safejs.Value, name string) (string, error) {
 	return p.String()
 }
 
+// newID asks the browser's CSPRNG for a UUID (crypto/rand would add ~45 KB brotli to the wasm).
 func newID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+	c := safejs.MustGetGlobal("crypto")
+	v, err := c.Call("randomUUID")
+	if err != nil {
+		panic(err) // service workers are secure contexts: randomUUID exists
+	}
+	s, _ := v.String()
+	return s
 }

@@ -1,8 +1,9 @@
 package core
 
 import (
-	"encoding/json"
 	"fmt"
+
+	"github.com/valyala/fastjson"
 )
 
 // SchemaVersion is the version of the stored fetch document; bump it with a migration.
@@ -17,29 +18,29 @@ const (
 
 // fetchDoc is a background fetch as stored, one document per fetch.
 type fetchDoc struct {
-	Version       int         `json:"version"`
-	UniqueID      string      `json:"uniqueId"`
-	ID            string      `json:"id"`
-	Seq           int64       `json:"seq"` // creation order, for getIds()
-	Options       Options     `json:"options"`
-	UploadTotal   uint64      `json:"uploadTotal"`
-	Uploaded      uint64      `json:"uploaded"`
-	Result        string      `json:"result"`
-	FailureReason string      `json:"failureReason"`
-	Phase         string      `json:"phase"`
-	Records       []recordDoc `json:"records"`
+	Version       int
+	UniqueID      string
+	ID            string
+	Seq           int64 // creation order, for getIds()
+	Options       Options
+	UploadTotal   uint64
+	Uploaded      uint64
+	Result        string
+	FailureReason string
+	Phase         string
+	Records       []recordDoc
 }
 
 // recordDoc is one record: its request and what of its response is stored.
 type recordDoc struct {
-	Request    Request   `json:"request"`
-	Response   *Response `json:"response,omitempty"`
-	Length     int64     `json:"length"`         // complete length of the body, -1 if unknown
-	Generation int       `json:"generation"`     // bumped when the body restarts from zero
-	Segments   int       `json:"segments"`       // segments stored in this generation
-	Stored     int64     `json:"stored"`         // body bytes stored in this generation
-	Result     string    `json:"result"`         // "", "success" or a failure reason
-	Sent       bool      `json:"sent,omitempty"` // the request body reached the server: counted in uploaded
+	Request    Request
+	Response   *Response
+	Length     int64  // complete length of the body, -1 if unknown
+	Generation int    // bumped when the body restarts from zero
+	Segments   int    // segments stored in this generation
+	Stored     int64  // body bytes stored in this generation
+	Result     string // "", "success" or a failure reason
+	Sent       bool   // the request body reached the server: counted in uploaded
 }
 
 func (d *fetchDoc) downloaded() uint64 {
@@ -51,22 +52,20 @@ func (d *fetchDoc) downloaded() uint64 {
 }
 
 func (d *fetchDoc) encode() []byte {
-	b, err := json.Marshal(d)
-	if err != nil {
-		panic(err) // only plain data: cannot fail
-	}
-	return b
+	var a fastjson.Arena
+	return d.json(&a).MarshalTo(nil)
 }
 
 func decodeDoc(b []byte) (*fetchDoc, error) {
-	var d fetchDoc
-	if err := json.Unmarshal(b, &d); err != nil {
+	v, err := fastjson.ParseBytes(b)
+	if err != nil {
 		return nil, err
 	}
+	d := docFromJSON(v)
 	if d.Version != SchemaVersion {
 		return nil, fmt.Errorf("fetch %q: unknown schema version %d", d.UniqueID, d.Version)
 	}
-	return &d, nil
+	return d, nil
 }
 
 // clone copies a document so it can be encoded outside the engine's lock.

@@ -7,8 +7,8 @@ import (
 
 // Error is an exception the JS side rethrows: Name is "TypeError" or a DOMException name.
 type Error struct {
-	Name    string `json:"name"`
-	Message string `json:"message"`
+	Name    string
+	Message string
 }
 
 func (e *Error) Error() string { return e.Name + ": " + e.Message }

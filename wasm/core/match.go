@@ -4,9 +4,9 @@ import "strings"
 
 // QueryOptions are the CacheQueryOptions of match() and matchAll().
 type QueryOptions struct {
-	IgnoreSearch bool `json:"ignoreSearch"`
-	IgnoreMethod bool `json:"ignoreMethod"`
-	IgnoreVary   bool `json:"ignoreVary"`
+	IgnoreSearch bool
+	IgnoreMethod bool
+	IgnoreVary   bool
 }
 
 // requestMatches is the Service Workers spec's "request matches cached item" for a record.

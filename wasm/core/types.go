@@ -21,28 +21,28 @@ const (
 
 // Request is a serialised Fetch request; its body, if any, stays an opaque platform value.
 type Request struct {
-	URL            string      `json:"url"`
-	Method         string      `json:"method"`
-	Headers        [][2]string `json:"headers"`
-	Mode           string      `json:"mode"`
-	Credentials    string      `json:"credentials"`
-	Cache          string      `json:"cache"`
-	Redirect       string      `json:"redirect"`
-	Referrer       string      `json:"referrer"`
-	ReferrerPolicy string      `json:"referrerPolicy"`
-	Integrity      string      `json:"integrity"`
-	BodySize       int64       `json:"bodySize"`
-	HasBody        bool        `json:"hasBody"`
+	URL            string
+	Method         string
+	Headers        [][2]string
+	Mode           string
+	Credentials    string
+	Cache          string
+	Redirect       string
+	Referrer       string
+	ReferrerPolicy string
+	Integrity      string
+	BodySize       int64
+	HasBody        bool
 }
 
 // Response is a response without its body: what responseReady exposes besides the bytes.
 type Response struct {
-	Status     int         `json:"status"`
-	StatusText string      `json:"statusText"`
-	Headers    [][2]string `json:"headers"`
-	URL        string      `json:"url"`
-	Redirected bool        `json:"redirected"`
-	Type       string      `json:"type"`
+	Status     int
+	StatusText string
+	Headers    [][2]string
+	URL        string
+	Redirected bool
+	Type       string
 }
 
 // Header returns the first value of a header, matched case-insensitively.
@@ -60,30 +60,30 @@ func (r *Response) OK() bool { return r.Status >= 200 && r.Status <= 299 }
 
 // Snapshot is what a BackgroundFetchRegistration instance copies (SPEC §2).
 type Snapshot struct {
-	UniqueID         string `json:"uniqueId"`
-	ID               string `json:"id"`
-	UploadTotal      uint64 `json:"uploadTotal"`
-	Uploaded         uint64 `json:"uploaded"`
-	DownloadTotal    uint64 `json:"downloadTotal"`
-	Downloaded       uint64 `json:"downloaded"`
-	Result           string `json:"result"`
-	FailureReason    string `json:"failureReason"`
-	RecordsAvailable bool   `json:"recordsAvailable"`
+	UniqueID         string
+	ID               string
+	UploadTotal      uint64
+	Uploaded         uint64
+	DownloadTotal    uint64
+	Downloaded       uint64
+	Result           string
+	FailureReason    string
+	RecordsAvailable bool
 }
 
 // Options are the BackgroundFetchOptions of fetch().
 type Options struct {
-	DownloadTotal uint64 `json:"downloadTotal"`
-	Title         string `json:"title"`
-	Icons         []Icon `json:"icons"`
+	DownloadTotal uint64
+	Title         string
+	Icons         []Icon
 }
 
 // Icon is an ImageResource.
 type Icon struct {
-	Src   string `json:"src"`
-	Sizes string `json:"sizes,omitempty"`
-	Type  string `json:"type,omitempty"`
-	Label string `json:"label,omitempty"`
+	Src   string
+	Sizes string
+	Type  string
+	Label string
 }
 
 func equalFold(a, b string) bool {

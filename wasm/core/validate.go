@@ -1,7 +1,6 @@
 package core
 
 import (
-	"net/url"
 	"strconv"
 	"strings"
 )
@@ -43,17 +42,16 @@ func validateRequest(r *Request) error {
 	if r.Mode == "no-cors" {
 		return typeError("Refused to fetch '%s' because of the request's mode 'no-cors'.", r.URL)
 	}
-	u, err := url.Parse(r.URL)
-	if err != nil {
+	scheme, credentials, port, ok := urlParts(r.URL)
+	if !ok {
 		return typeError("Refused to fetch '%s' because the URL is invalid.", r.URL)
 	}
-	if u.Scheme != "http" && u.Scheme != "https" {
+	if scheme != "http" && scheme != "https" {
 		return typeError("Refused to fetch '%s' because only http: and https: are allowed.", r.URL)
 	}
-	if u.User != nil {
+	if credentials {
 		return typeError("Refused to fetch '%s' because the URL contains credentials.", r.URL)
 	}
-	port := u.Port()
 	if port == "" {
 		return nil
 	}
@@ -69,4 +67,50 @@ func stripFragment(u string) string {
 		return u[:i]
 	}
 	return u
+}
+
+// urlParts splits an absolute URL as the shim passes it (already serialised by the browser's URL parser):
+// the lower-cased scheme, whether it carries credentials, and its port. net/url would add ~40 KB brotli.
+func urlParts(raw string) (scheme string, credentials bool, port string, ok bool) {
+	colon := strings.IndexByte(raw, ':')
+	if colon <= 0 || !validScheme(raw[:colon]) {
+		return "", false, "", false
+	}
+	scheme, rest := strings.ToLower(raw[:colon]), raw[colon+1:]
+	if !strings.HasPrefix(rest, "//") {
+		return scheme, false, "", true
+	}
+	host := rest[2:]
+	if end := strings.IndexAny(host, "/?#"); end >= 0 {
+		host = host[:end]
+	}
+	if at := strings.LastIndexByte(host, '@'); at >= 0 {
+		credentials, host = true, host[at+1:]
+	}
+	if host == "" {
+		return "", false, "", false
+	}
+	if end := strings.LastIndexByte(host, ']'); strings.HasPrefix(host, "[") {
+		if end < 0 {
+			return "", false, "", false
+		}
+		host = host[end+1:] // an IPv6 literal: only ":port" may follow
+	}
+	if c := strings.LastIndexByte(host, ':'); c >= 0 {
+		port = host[c+1:]
+	}
+	return scheme, credentials, port, true
+}
+
+func validScheme(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i] | 0x20 // lower-cases letters; digits and "+-." keep their meaning below
+		switch {
+		case 'a' <= c && c <= 'z':
+		case i > 0 && ('0' <= s[i] && s[i] <= '9' || s[i] == '+' || s[i] == '-' || s[i] == '.'):
+		default:
+			return false
+		}
+	}
+	return true
 }

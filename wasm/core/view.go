@@ -4,14 +4,14 @@ import "context"
 
 // RecordView is what a BackgroundFetchRecord needs to build its request and response.
 type RecordView struct {
-	UniqueID   string    `json:"uniqueId"`
-	Index      int       `json:"index"`
-	Request    Request   `json:"request"`
-	Response   *Response `json:"response"`
-	Generation int       `json:"generation"`
-	Segments   int       `json:"segments"`
-	Result     string    `json:"result"`
-	Exposed    bool      `json:"exposed"` // the response may be read (SPEC §2: "", success or bad-status)
+	UniqueID   string
+	Index      int
+	Request    Request
+	Response   *Response
+	Generation int
+	Segments   int
+	Result     string
+	Exposed    bool // the response may be read (SPEC §2: "", success or bad-status)
 }
 
 // exposedResult reports whether a record with this result exposes its response.

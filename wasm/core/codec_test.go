@@ -1,0 +1,99 @@
+package core
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/valyala/fastjson"
+)
+
+func fullDoc() *fetchDoc {
+	req := Request{URL: "https://a/x?q=\"é\"", Method: "POST", Headers: [][2]string{{"X-A", "1, 2"}, {"Ünï", "\n\t\\"}},
+		Mode: "cors", Credentials: "include", Cache: "no-store", Redirect: "follow", Referrer: "about:client",
+		ReferrerPolicy: "no-referrer", Integrity: "sha256-x", BodySize: 1 << 40, HasBody: true}
+	resp := &Response{Status: 206, StatusText: "Partial", Headers: [][2]string{{"ETag", `"v1"`}},
+		URL: "https://a/x", Redirected: true, Type: "cors"}
+	return &fetchDoc{Version: SchemaVersion, UniqueID: "u", ID: "id\u2028", Seq: 42,
+		Options:     Options{DownloadTotal: 1<<63 + 5, Title: "T", Icons: []Icon{{Src: "/i.png", Sizes: "16x16", Type: "image/png", Label: "L"}, {Src: "/j"}}},
+		UploadTotal: 9, Uploaded: 3, Result: ResultFailure, FailureReason: ReasonAborted, Phase: phaseDecided,
+		Records: []recordDoc{
+			{Request: req, Response: resp, Length: -1, Generation: 2, Segments: 7, Stored: 123456789, Result: ReasonBadStatus, Sent: true},
+			{Request: get("https://b/")},
+		}}
+}
+
+func TestDocumentCodecKeepsEveryField(t *testing.T) {
+	d := fullDoc()
+	back, err := decodeDoc(d.encode())
+	require.NoError(t, err)
+	assert.Equal(t, d, back)
+	assert.True(t, json.Valid(d.encode()))
+}
+
+// Documents written before the hand-mapped codec (by encoding/json) still load.
+func TestDocumentCodecReadsEarlierDocuments(t *testing.T) {
+	old := `{"version":1,"uniqueId":"u","id":"i","seq":3,"options":{"downloadTotal":10,"title":"t","icons":null},` +
+		`"uploadTotal":0,"uploaded":0,"result":"","failureReason":"","phase":"active","records":[{"request":` +
+		`{"url":"https://a/","method":"GET","headers":[["a","b"]],"mode":"cors","credentials":"same-origin",` +
+		`"cache":"default","redirect":"follow","referrer":"","referrerPolicy":"","integrity":"","bodySize":0,` +
+		`"hasBody":false},"response":{"status":200,"statusText":"OK","headers":null,"url":"https://a/",` +
+		`"redirected":false,"type":"basic"},"length":5,"generation":1,"segments":1,"stored":5,"result":""}]}`
+	d, err := decodeDoc([]byte(old))
+	require.NoError(t, err)
+	assert.Equal(t, "https://a/", d.Records[0].Request.URL)
+	assert.Equal(t, [][2]string{{"a", "b"}}, d.Records[0].Request.Headers)
+	assert.Equal(t, 200, d.Records[0].Response.Status)
+	assert.Equal(t, int64(5), d.Records[0].Stored)
+	assert.Equal(t, uint64(10), d.Options.DownloadTotal)
+	_, err = decodeDoc([]byte(`{"version":1`))
+	assert.Error(t, err)
+}
+
+func TestRecordViewAndSnapshotCodec(t *testing.T) {
+	d := fullDoc()
+	f := &bgFetch{doc: d}
+	for i := range d.Records {
+		v := viewLocked(f, i)
+		var a fastjson.Arena
+		parsed := fastjson.MustParseBytes(v.JSON(&a).MarshalTo(nil))
+		assert.Equal(t, v, RecordViewFromJSON(parsed))
+	}
+	s := Snapshot{UniqueID: "u", ID: "i", UploadTotal: 1, Uploaded: 2, DownloadTotal: 3, Downloaded: 4,
+		Result: ResultSuccess, RecordsAvailable: true}
+	var a fastjson.Arena
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(s.JSON(&a).MarshalTo(nil), &m))
+	assert.Equal(t, map[string]any{"uniqueId": "u", "id": "i", "uploadTotal": 1.0, "uploaded": 2.0,
+		"downloadTotal": 3.0, "downloaded": 4.0, "result": "success", "failureReason": "", "recordsAvailable": true}, m)
+}
+
+func TestURLParts(t *testing.T) {
+	type parts struct {
+		scheme      string
+		credentials bool
+		port        string
+		ok          bool
+	}
+	for in, want := range map[string]parts{
+		"https://a/x":               {"https", false, "", true},
+		"HTTP://a:8080/x?y#z":       {"http", false, "8080", true},
+		"https://u:p@a/x":           {"https", true, "", true},
+		"https://a/x@y:9":           {"https", false, "", true},
+		"https://a?q=b:9":           {"https", false, "", true},
+		"http://[::1]:587/":         {"http", false, "587", true},
+		"http://[::1]/x":            {"http", false, "", true},
+		"http://[::1/x":             {"", false, "", false},
+		"data:text/plain,hi":        {"data", false, "", true},
+		"wss://a:1/":                {"wss", false, "1", true},
+		"/relative":                 {"", false, "", false},
+		"1http://a/":                {"", false, "", false},
+		"https:///x":                {"", false, "", false},
+		"blob:https://a/0-1-2-3-4":  {"blob", false, "", true},
+		"https://user@a:99999/path": {"https", true, "99999", true},
+	} {
+		s, c, p, ok := urlParts(in)
+		assert.Equal(t, want, parts{s, c, p, ok}, in)
+	}
+}
