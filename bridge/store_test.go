@@ -3,6 +3,7 @@
 package bridge
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/bgfetch/bgfetch/wasm/core"
@@ -219,4 +220,60 @@ func TestStoreSweepKeepsOnlyLiveFetches(t *testing.T) {
 	assert.Equal(t, `[["live",0]]`, keysIDB(t, db, "bodies"))
 	assert.Equal(t, `[["live",0,1,2]]`, keysIDB(t, db, "segments"))
 	require.NoError(t, s.Sweep(ctx, map[string]bool{"live": true}), "nothing left to sweep")
+}
+
+// countTransactions makes db count the transactions opened on it; read the count with the returned func.
+var countTransactions = jsFunc(`(db) => {
+	const open = db.transaction.bind(db);
+	let n = 0;
+	db.transaction = (...args) => { n++; return open(...args); };
+	return () => n;
+}`)
+
+// Writes that arrive together commit together, and one bad write does not fail the others.
+func TestStoreGroupsConcurrentWrites(t *testing.T) {
+	s, name := openTestStore(t)
+	ctx := testCtx(t)
+	count, err := countTransactions.Invoke(s.db)
+	require.NoError(t, err)
+	const n = 60
+	writeAll := func(bad int) (failures []error) {
+		errs := make(chan error, n)
+		for i := 0; i < n; i++ {
+			go func() {
+				id := fmt.Sprintf("f%02d", i)
+				if i == bad { // a function cannot be stored: DataCloneError
+					fn, _ := safejs.FuncOf(func(safejs.Value, []safejs.Value) any { return nil })
+					errs <- s.Create(ctx, id, []byte(`{}`), map[int]any{0: fn.Value()})
+					return
+				}
+				seg := &core.Segment{Chunks: []core.Chunk{chunk(t, []byte{byte(i)})}}
+				errs <- s.Put(ctx, id, []byte(fmt.Sprintf(`{"n":%d}`, i)), seg)
+			}()
+		}
+		for i := 0; i < n; i++ {
+			if err := <-errs; err != nil {
+				failures = append(failures, err)
+			}
+		}
+		return failures
+	}
+	assert.Empty(t, writeAll(-1))
+	used, _ := count.Invoke()
+	txs, _ := used.Int()
+	t.Logf("%d writes in %d transactions", n, txs)
+	assert.Less(t, txs, n/4, "concurrent writes share transactions")
+	docs, err := s.Load(ctx)
+	require.NoError(t, err)
+	assert.Len(t, docs, n)
+
+	require.NoError(t, s.Delete(ctx, "f07"))
+	failures := writeAll(7)
+	require.Len(t, failures, 1)
+	assert.Contains(t, failures[0].Error(), "could not be cloned")
+	assert.NotContains(t, keysIDB(t, name, "fetches"), `"f07"`)
+	assert.Equal(t, []byte{42}, goBytes(t, readIDB(t, name, "segments", []any{"f42", 0, 0, 0})))
+	docs, err = s.Load(ctx)
+	require.NoError(t, err)
+	assert.Len(t, docs, n-1)
 }
