@@ -6,6 +6,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -78,7 +79,8 @@ func (e *Engine) attempt(f *bgFetch, i int) (string, error) {
 	if err := e.sched.acquire(f.ctx, f.doc.UniqueID); err != nil {
 		return "", err
 	}
-	defer e.sched.release()
+	release := sync.OnceFunc(e.sched.release) // storeBody frees the slot as soon as the body has arrived
+	defer release()
 
 	e.mu.Lock()
 	rec := f.doc.Records[i]
@@ -112,7 +114,7 @@ func (e *Engine) attempt(f *bgFetch, i int) (string, error) {
 	default:
 		e.startBody(f, i, resp)
 	}
-	if err := e.storeBody(f, i, stream, actx, wd); err != nil {
+	if err := e.storeBody(f, i, stream, actx, wd, release); err != nil {
 		switch {
 		case errors.Is(err, errTotalExceeded):
 			return ReasonDownloadTotalExceeded, nil
@@ -189,18 +191,15 @@ func (e *Engine) startBody(f *bgFetch, i int, resp *Response) {
 			r.Length = n
 		}
 	}
-	doc := f.doc.clone()
-	f.touch()
+	f.touch() // the next write of the document (a segment or the result) stores the response
 	e.mu.Unlock()
-	if err := e.p.Store.Put(f.ctx, doc.UniqueID, doc.encode(), nil); err != nil {
-		e.p.Logf("bgfetch: storing the response of record %d: %v", i, err)
-	}
 	f.progress.kick()
 }
 
 // storeBody streams the body into segments of SegmentSize bytes, or less once FlushAfter has passed.
-// Reads end with actx; wd is fed whenever bytes arrive or a segment is stored.
-func (e *Engine) storeBody(f *bgFetch, i int, stream Body, actx context.Context, wd *watchdog) error {
+// Reads end with actx; wd is fed whenever bytes arrive or a segment is stored; arrived is called
+// once the whole body is in hand, before the last segment is stored.
+func (e *Engine) storeBody(f *bgFetch, i int, stream Body, actx context.Context, wd *watchdog, arrived func()) error {
 	var (
 		chunks []Chunk
 		size   int
@@ -219,6 +218,7 @@ func (e *Engine) storeBody(f *bgFetch, i int, stream Body, actx context.Context,
 		c, err := stream.Next(actx)
 		wd.feed()
 		if err == io.EOF {
+			arrived()
 			return flush()
 		}
 		if err != nil {
