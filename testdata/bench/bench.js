@@ -65,13 +65,20 @@
       return { ms: done.at - run.start, bytes: done.downloaded, event: done.event, progress: run.events };
     },
     // Many background fetches started at once, until the last completion event.
-    async fanout(lists) {
+    async fanout(lists, fileSize) {
       const reg = await registration();
       const start = Date.now();
       const ids = lists.map(() => freshId('fan'));
-      await Promise.all(lists.map((urls, i) => reg.backgroundFetch.fetch(ids[i], urls)));
+      let stored = 0; // when the last registration counted all its bytes
+      const regs = await Promise.all(lists.map(async (urls, i) => {
+        const r = await reg.backgroundFetch.fetch(ids[i], urls);
+        r.addEventListener('progress', () => { if (r.downloaded >= urls.length * fileSize) stored = Math.max(stored, Date.now()); });
+        return r;
+      }));
+      const started = Date.now() - start;
       const done = await Promise.all(ids.map((id) => report(id)));
-      return { ms: Math.max(...done.map((d) => d.at)) - start, failed: done.filter((d) => d.event !== 'backgroundfetchsuccess').length };
+      return { ms: Math.max(...done.map((d) => d.at)) - start, started, stored: stored - start,
+        failed: done.filter((d) => d.event !== 'backgroundfetchsuccess').length + regs.length - ids.length };
     },
     baseline(urls) { return ask({ type: 'baseline', urls }); },
     memoryStart() { return ask({ type: 'memory-start' }); },

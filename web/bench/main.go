@@ -13,6 +13,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/bgfetch/bgfetch/web/e2e/browser"
@@ -35,15 +37,26 @@ func main() {
 	out := flag.String("out", "bench/results.json", "where to write the figures as JSON")
 	dist := flag.String("dist", "dist", "the built dist/ folder")
 	site := flag.String("site", "testdata/bench", "the benchmark pages and worker")
+	only := flag.String("only", "", "comma-separated measurements to run (startup,throughput,memory,fanout,resume); all when empty")
+	in := flag.String("browsers", "", "comma-separated configurations (chromium,firefox,chromium-native); all when empty")
 	flag.Parse()
 	sz, configs := full, allConfigs
 	if *smoke {
 		sz, configs, *runs = quick, allConfigs[:1], 1
 	}
+	configs = slices.DeleteFunc(slices.Clone(configs), func(c benchConfig) bool { return !listed(*in, c.name) })
+	selected = func(m string) bool { return listed(*only, m) }
 	if err := run(*runs, sz, configs, *dist, *site, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
+}
+
+// selected reports whether a measurement was asked for (-only).
+var selected = func(string) bool { return true }
+
+func listed(list, name string) bool {
+	return list == "" || slices.Contains(strings.Split(list, ","), name)
 }
 
 func run(runs int, sz sizes, configs []benchConfig, dist, site, out string) error {

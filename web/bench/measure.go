@@ -49,7 +49,7 @@ func measure(c benchConfig, runs int, sz sizes, origin string, files *server.Ser
 		return fmt.Sprintf("/files/%d.bin?v=%s-%d-%d", size, c.name, time.Now().UnixNano(), n)
 	}
 
-	if !c.native { // start-up: the first evaluation compiled the module from the network
+	if !c.native && selected("startup") { // start-up: the first evaluation compiled the module from the network
 		var st struct{ Imported, Ready float64 }
 		if err := p.eval(&st, `bench.startup()`); err != nil {
 			return nil, err
@@ -81,7 +81,7 @@ func measure(c benchConfig, runs int, sz sizes, origin string, files *server.Ser
 	}
 
 	var speeds, base, rates, peaks []float64
-	for r := 0; r < runs; r++ { // bgfetch and the baseline alternate, so drifts of the machine hit both
+	for r := 0; r < runs && selected("throughput"); r++ { // bgfetch and the baseline alternate, so drifts of the machine hit both
 		var fr fetchResult
 		if err := p.eval(&fr, `bench.fetch([%s])`, js(file(sz.Throughput))); err != nil {
 			return nil, err
@@ -101,17 +101,24 @@ func measure(c benchConfig, runs int, sz sizes, origin string, files *server.Ser
 		}
 		base = append(base, float64(t.Bytes)/mib/(t.MS/1000))
 	}
-	figs["throughput_mibs"] = median(speeds)
-	figs["progress_per_s"], figs["progress_peak_per_s"] = median(rates), maxOf(peaks)
+	if selected("throughput") {
+		figs["throughput_mibs"] = median(speeds)
+		figs["progress_per_s"], figs["progress_peak_per_s"] = median(rates), maxOf(peaks)
+		if !c.native {
+			figs["baseline_mibs"] = median(base)
+		}
+	}
 	if c.native {
 		return figs, nil
 	}
-	figs["baseline_mibs"] = median(base)
 
 	for _, m := range []struct {
 		name string
 		size int64
 	}{{"memory_big_mib", sz.Big}, {"memory_small_mib", sz.Small}} {
+		if !selected("memory") {
+			break
+		}
 		var peak float64
 		if err := p.eval(nil, `bench.memoryStart()`); err != nil {
 			return nil, err
@@ -126,8 +133,8 @@ func measure(c benchConfig, runs int, sz sizes, origin string, files *server.Ser
 		figs[m.name] = peak / mib
 	}
 
-	var fan, fanBase []float64
-	for r := 0; r < runs; r++ {
+	var fan, fanBase, fanStarted, fanStored []float64
+	for r := 0; r < runs && selected("fanout"); r++ {
 		lists := make([][]string, sz.FanFetches)
 		var all []string
 		for i := range lists {
@@ -137,10 +144,10 @@ func measure(c benchConfig, runs int, sz sizes, origin string, files *server.Ser
 			}
 		}
 		var fo struct {
-			MS     float64
-			Failed int
+			MS, Started, Stored float64
+			Failed              int
 		}
-		if err := p.eval(&fo, `bench.fanout(%s)`, js(lists)); err != nil {
+		if err := p.eval(&fo, `bench.fanout(%s, %d)`, js(lists), 64<<10); err != nil {
 			return nil, err
 		}
 		if fo.Failed > 0 {
@@ -151,10 +158,14 @@ func measure(c benchConfig, runs int, sz sizes, origin string, files *server.Ser
 			return nil, err
 		}
 		fan, fanBase = append(fan, fo.MS), append(fanBase, base.MS)
+		fanStarted, fanStored = append(fanStarted, fo.Started), append(fanStored, fo.Stored)
 	}
-	figs["fanout_ms"], figs["fanout_baseline_ms"] = median(fan), median(fanBase)
+	if selected("fanout") {
+		figs["fanout_ms"], figs["fanout_baseline_ms"] = median(fan), median(fanBase)
+		figs["fanout_started_ms"], figs["fanout_stored_ms"] = median(fanStarted), median(fanStored)
+	}
 
-	if ch, ok := b.(*browser.Chromium); ok {
+	if ch, ok := b.(*browser.Chromium); ok && selected("resume") {
 		waste, err := resumeWaste(p, ch, files, sz.Resume)
 		if err != nil {
 			return nil, err

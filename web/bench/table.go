@@ -84,6 +84,8 @@ func printTable(w io.Writer, res *results, sz sizes) {
 		{"page: <script> to API usable (ms)", fig("page_script_ms"), "%.1f", "≤ 20", func(v float64) bool { return v <= 20 }},
 		{"page: first call answered (ms)", fig("page_first_call_ms"), "%.1f", "", nil},
 		{fmt.Sprintf("fan-out %d×%d × 64 KiB (ms)", sz.FanFetches, sz.FanFiles), fig("fanout_ms"), "%.0f", "", nil},
+		{"  every fetch() answered (ms)", fig("fanout_started_ms"), "%.0f", "", nil},
+		{"  every byte counted in the page (ms)", fig("fanout_stored_ms"), "%.0f", "", nil},
 		{"  plain-JS baseline (ms)", fig("fanout_baseline_ms"), "%.0f", "", nil},
 		{"  speed vs baseline", fanout, "%.2f", "≥ 0.80", func(v float64) bool { return v >= 0.8 }},
 		{"progress events per second", fig("progress_per_s"), "%.1f", "≥ 4", func(v float64) bool { return v >= 4 }},
