@@ -137,6 +137,35 @@ func TestServerIgnoringRangeRestartsFromZero(t *testing.T) {
 	assert.EqualValues(t, 500000, final.Downloaded, "nothing counted twice")
 }
 
+// The network is read on while a segment is being stored, and the segments land in order.
+func TestBodyIsReadWhileASegmentIsStored(t *testing.T) {
+	store := newMemStore()
+	store.holdSegments = make(chan struct{})
+	net := &fakeNet{res: map[string]*resource{}, chunk: 10000}
+	body := pattern(200000, 3)
+	gate := make(chan struct{})
+	net.res["https://a/f"] = &resource{status: 200, body: body, gate: gate}
+	h := newHarness(t, store, net)
+	s, err := h.e.Fetch(context.Background(), "overlap", []Request{get("https://a/f")}, nil, Options{})
+	require.NoError(t, err)
+	for i := 0; i < 7; i++ { // 70000 bytes: the first 64 KiB segment goes to the store, which holds it
+		gate <- struct{}{}
+	}
+	for i := 0; i < 6; i++ {
+		select {
+		case gate <- struct{}{}:
+		case <-time.After(2 * time.Second):
+			t.Fatalf("chunk %d was not read while the first segment was being stored", 8+i)
+		}
+	}
+	close(gate)
+	hold := h.rec.holdEvents()
+	close(store.holdSegments)
+	final := h.waitWithBody(t, hold, s.UniqueID, body)
+	assert.Equal(t, ResultSuccess, final.Result)
+	assert.EqualValues(t, 200000, final.Downloaded)
+}
+
 func TestRestartResumesActiveFetchFromStoredBytes(t *testing.T) {
 	store := newMemStore()
 	net := &fakeNet{res: map[string]*resource{}, chunk: 10000}

@@ -28,6 +28,8 @@ type memStore struct {
 	puts   int
 	// failPut, when set, is the error of every Put that carries a segment.
 	failPut error
+	// holdSegments, when set, makes every Put that carries a segment wait until it is closed.
+	holdSegments chan struct{}
 }
 
 func newMemStore() *memStore {
@@ -55,6 +57,12 @@ func (s *memStore) Create(_ context.Context, uid string, doc []byte, bodies map[
 }
 
 func (s *memStore) Put(_ context.Context, uid string, doc []byte, seg *Segment) error {
+	s.mu.Lock()
+	hold := s.holdSegments
+	s.mu.Unlock()
+	if hold != nil && seg != nil {
+		<-hold
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if seg != nil && s.failPut != nil {

@@ -197,22 +197,41 @@ func (e *Engine) startBody(f *bgFetch, i int, resp *Response) {
 }
 
 // storeBody streams the body into segments of SegmentSize bytes, or less once FlushAfter has passed.
-// Reads end with actx; wd is fed whenever bytes arrive or a segment is stored; arrived is called
-// once the whole body is in hand, before the last segment is stored.
-func (e *Engine) storeBody(f *bgFetch, i int, stream Body, actx context.Context, wd *watchdog, arrived func()) error {
+// A segment is stored while the next one is read (one write in flight per record, so writes stay
+// in order). Reads end with actx; wd is fed whenever bytes arrive or a segment is stored; arrived
+// is called once the whole body is in hand, before the last segment is stored.
+func (e *Engine) storeBody(f *bgFetch, i int, stream Body, actx context.Context, wd *watchdog, arrived func()) (err error) {
 	var (
-		chunks []Chunk
-		size   int
-		since  time.Time
+		chunks  []Chunk
+		size    int
+		since   time.Time
+		writing chan error // the segment being stored, if any
 	)
+	wait := func() error {
+		if writing == nil {
+			return nil
+		}
+		err := <-writing
+		writing = nil
+		wd.feed() // time spent storing is not the network's silence
+		return err
+	}
+	defer func() {
+		if werr := wait(); err == nil {
+			err = werr
+		}
+	}()
 	flush := func() error {
 		if size == 0 {
 			return nil
 		}
-		err := e.storeSegment(f, i, chunks, size)
-		chunks, size = nil, 0
-		wd.feed() // time spent storing is not the network's silence
-		return err
+		if err := wait(); err != nil {
+			return err
+		}
+		done, c, n := make(chan error, 1), chunks, size
+		go func() { done <- e.storeSegment(f, i, c, n) }()
+		writing, chunks, size = done, nil, 0
+		return nil
 	}
 	for {
 		c, err := stream.Next(actx)
