@@ -48,9 +48,8 @@
     startup() { return ask({ type: 'startup' }); },
     // One background fetch of urls until its completion event, with the page's progress events.
     async fetch(urls) { return this.finish(await this.start(urls)); },
-    async start(urls) {
+    async start(urls, id = freshId('bench')) {
       const reg = await registration();
-      const id = freshId('bench');
       const run = { events: [], start: Date.now() };
       running.set(id, run);
       run.reg = await reg.backgroundFetch.fetch(id, urls);
@@ -62,7 +61,14 @@
       const run = running.get(id);
       const done = await report(id);
       running.delete(id);
-      return { ms: done.at - run.start, bytes: done.downloaded, event: done.event, progress: run.events };
+      return { ms: done.at - run.start, bytes: done.downloaded, event: done.event, progress: run.events, start: run.start };
+    },
+    // bench.fetch while the worker notes when its segments were stored: [[Date.now(), bytes stored]].
+    async watched(urls) {
+      const id = freshId('watched');
+      await ask({ type: 'stored-watch', id });
+      const run = await this.finish(await this.start(urls, id));
+      return Object.assign(run, { stored: await ask({ type: 'stored-stop' }) });
     },
     // Many background fetches started at once, until the last completion event.
     async fanout(lists, fileSize) {

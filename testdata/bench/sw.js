@@ -26,6 +26,18 @@ let peak = 0;
 let sampler = null;
 const wasmBytes = () => (self.__bgfetchDebug && self.__bgfetchDebug.memory ? self.__bgfetchDebug.memory.buffer.byteLength : 0);
 
+// Peak JS heap of this worker (ArrayBuffers included): only Chromium measures it, at its garbage
+// collections, and only in a cross-origin isolated worker (the bench serves sw.js with COEP).
+const heapMeasurable = typeof performance.measureUserAgentSpecificMemory === 'function';
+let heapPeak = 0;
+let heapRun = 0; // a measurement still pending from an earlier download is not counted
+async function sampleHeap(run) {
+  while (run === heapRun) {
+    const { bytes } = await performance.measureUserAgentSpecificMemory();
+    if (run === heapRun) heapPeak = Math.max(heapPeak, bytes);
+  }
+}
+
 function openDB() {
   return new Promise((resolve, reject) => {
     const req = indexedDB.open('bench-baseline', 1);
@@ -34,6 +46,23 @@ function openDB() {
     req.onerror = () => reject(req.error);
   });
 }
+
+// While bench.watched runs, when the engine's writes of one fetch's segments commit:
+// [[Date.now(), bytes stored]]. Its writes go through IDBObjectStore.put; a fetch document
+// (key uniqueId) is put in the same transaction before its first segment ([uniqueId, …]).
+let watch = null;
+const idbPut = IDBObjectStore.prototype.put;
+IDBObjectStore.prototype.put = function (value, key) {
+  const w = watch;
+  if (w && this.transaction.db.name.startsWith('bgfetch ')) {
+    if (this.name === 'fetches' && !w.uniqueId && JSON.parse(value).id === w.id) w.uniqueId = key;
+    if (this.name === 'segments' && key[0] === w.uniqueId) {
+      const size = value.size;
+      this.transaction.addEventListener('complete', () => { w.bytes += size; w.log.push([Date.now(), w.bytes]); });
+    }
+  }
+  return idbPut.apply(this, arguments);
+};
 
 function put(db, key, value) {
   return new Promise((resolve, reject) => {
@@ -93,16 +122,28 @@ self.addEventListener('message', (e) => {
       case 'startup': {
         const dbg = self.__bgfetchDebug;
         while (dbg && !dbg.readyAt) await new Promise((r) => setTimeout(r, 5));
-        return { imported: IMPORTED - EVALUATED, ready: dbg ? dbg.readyAt - EVALUATED : 0 };
+        // worker: which evaluation of this script answered, so a restart can be told from a reuse
+        return { imported: IMPORTED - EVALUATED, ready: dbg ? dbg.readyAt - EVALUATED : 0, worker: performance.timeOrigin };
       }
       case 'memory-start':
         peak = wasmBytes();
         clearInterval(sampler);
         sampler = setInterval(() => { peak = Math.max(peak, wasmBytes()); }, 20);
+        heapPeak = 0;
+        if (heapMeasurable) sampleHeap(++heapRun);
         return peak;
       case 'memory-stop':
         clearInterval(sampler);
-        return Math.max(peak, wasmBytes());
+        heapRun++;
+        return { wasm: Math.max(peak, wasmBytes()), heap: heapMeasurable && heapPeak > 0 ? heapPeak : null };
+      case 'stored-watch':
+        watch = { id: d.id, uniqueId: null, bytes: 0, log: [] };
+        return null;
+      case 'stored-stop': {
+        const { log } = watch;
+        watch = null;
+        return log;
+      }
       case 'baseline':
         return baseline(d.urls);
       default:

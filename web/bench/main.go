@@ -37,7 +37,7 @@ func main() {
 	out := flag.String("out", "bench/results.json", "where to write the figures as JSON")
 	dist := flag.String("dist", "dist", "the built dist/ folder")
 	site := flag.String("site", "testdata/bench", "the benchmark pages and worker")
-	only := flag.String("only", "", "comma-separated measurements to run (startup,throughput,memory,fanout,resume); all when empty")
+	only := flag.String("only", "", "comma-separated measurements to run (startup,throughput,delay,memory,fanout,resume); all when empty")
 	in := flag.String("browsers", "", "comma-separated configurations (chromium,firefox,chromium-native); all when empty")
 	flag.Parse()
 	sz, configs := full, allConfigs
@@ -68,7 +68,7 @@ func run(runs int, sz sizes, configs []benchConfig, dist, site, out string) erro
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: files}
+	srv := &http.Server{Handler: isolateWorker(files)}
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
 	origin := "http://" + ln.Addr().String()
@@ -91,6 +91,16 @@ func run(runs int, sz sizes, configs []benchConfig, dist, site, out string) erro
 	return os.WriteFile(out, append(b, '\n'), 0o644)
 }
 
+// isolateWorker serves sw.js with COEP: a cross-origin isolated worker may measure its JS heap.
+func isolateWorker(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/sw.js" {
+			w.Header().Set("Cross-Origin-Embedder-Policy", "require-corp")
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
 // results is what the benchmark writes as JSON.
 type results struct {
 	Runs     int                           `json:"runs"`
@@ -103,6 +113,7 @@ type benchConfig struct {
 	name   string
 	native bool
 	launch func(ctx context.Context) (browser.Browser, error)
+	idle   func(ctx context.Context) (browser.Browser, error) // a launch that stops idle workers in seconds
 }
 
 var allConfigs = []benchConfig{
@@ -111,6 +122,11 @@ var allConfigs = []benchConfig{
 	}},
 	{name: "firefox", launch: func(ctx context.Context) (browser.Browser, error) {
 		return browser.LaunchFirefox(ctx, browser.FirefoxOptions{})
+	}, idle: func(ctx context.Context) (browser.Browser, error) {
+		return browser.LaunchFirefox(ctx, browser.FirefoxOptions{Prefs: map[string]any{
+			"dom.serviceWorkers.idle_timeout":          1000,
+			"dom.serviceWorkers.idle_extended_timeout": 2000,
+		}})
 	}},
 	{name: "chromium-native", native: true, launch: func(ctx context.Context) (browser.Browser, error) {
 		return browser.LaunchChromium(ctx, browser.ChromiumOptions{Native: true})

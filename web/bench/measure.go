@@ -13,12 +13,20 @@ import (
 
 const mib = 1 << 20
 
-// fetchResult is what bench.fetch and bench.finish return.
+// fetchResult is what bench.fetch, bench.finish and bench.watched return.
 type fetchResult struct {
 	MS       float64      `json:"ms"`
 	Bytes    int64        `json:"bytes"`
 	Event    string       `json:"event"`
 	Progress [][2]float64 `json:"progress"` // [ms since start, downloaded]
+	Start    float64      `json:"start"`    // Date.now() at fetch()
+	Stored   [][2]float64 `json:"stored"`   // bench.watched only: [Date.now() of a commit, bytes stored]
+}
+
+// startup is what bench.startup returns: ms from the worker script's first line.
+type startup struct {
+	Imported, Ready float64
+	Worker          float64 // the worker's performance.timeOrigin: changes when it restarts
 }
 
 type timed struct {
@@ -50,19 +58,28 @@ func measure(c benchConfig, runs int, sz sizes, origin string, files *server.Ser
 	}
 
 	if !c.native && selected("startup") { // start-up: the first evaluation compiled the module from the network
-		var st struct{ Imported, Ready float64 }
-		if err := p.eval(&st, `bench.startup()`); err != nil {
+		var cold, again startup
+		if err := p.eval(&cold, `bench.startup()`); err != nil {
 			return nil, err
 		}
-		figs["startup_cold_ms"] = st.Ready
+		figs["startup_cold_ms"] = cold.Ready
 		if ch, ok := b.(*browser.Chromium); ok {
 			if err := stopWorkers(ch); err != nil {
 				return nil, err
 			}
-			if err := p.eval(&st, `bench.startup()`); err != nil {
+			if err := p.eval(&again, `bench.startup()`); err != nil {
 				return nil, err
 			}
-			figs["startup_restart_ms"] = st.Ready
+			if again.Worker == cold.Worker {
+				return nil, errors.New("startup: the worker was not restarted")
+			}
+			figs["startup_restart_ms"] = again.Ready
+		} else if c.idle != nil {
+			ms, err := idleRestart(c, p.url)
+			if err != nil {
+				return nil, err
+			}
+			figs["startup_restart_ms"] = ms
 		}
 		var pg struct {
 			Script, FirstCall float64
@@ -112,14 +129,38 @@ func measure(c benchConfig, runs int, sz sizes, origin string, files *server.Ser
 		return figs, nil
 	}
 
+	var delays, worst []float64
+	for r := 0; r < runs && selected("delay"); r++ {
+		var fr fetchResult
+		if err := p.eval(&fr, `bench.watched([%s])`, js(file(sz.Small))); err != nil {
+			return nil, err
+		}
+		d := progressDelays(fr)
+		if fr.Event != "backgroundfetchsuccess" || len(d) == 0 {
+			return nil, fmt.Errorf("progress delay run: %s, %d progress events, %d stored totals seen", fr.Event, len(fr.Progress), len(fr.Stored))
+		}
+		delays, worst = append(delays, median(d)), append(worst, maxOf(d))
+	}
+	if selected("delay") {
+		figs["progress_delay_ms"], figs["progress_delay_max_ms"] = median(delays), maxOf(worst)
+	}
+
 	for _, m := range []struct {
 		name string
 		size int64
-	}{{"memory_big_mib", sz.Big}, {"memory_small_mib", sz.Small}} {
+	}{{"big", sz.Big}, {"small", sz.Small}} {
 		if !selected("memory") {
 			break
 		}
-		var peak float64
+		var peak struct {
+			Wasm float64
+			Heap *float64 // nil where the worker's JS heap is not measurable
+		}
+		if ch, ok := b.(*browser.Chromium); ok { // a fresh worker: no JS heap left over from earlier downloads
+			if err := stopWorkers(ch); err != nil {
+				return nil, err
+			}
+		}
 		if err := p.eval(nil, `bench.memoryStart()`); err != nil {
 			return nil, err
 		}
@@ -130,7 +171,10 @@ func measure(c benchConfig, runs int, sz sizes, origin string, files *server.Ser
 		if err := p.eval(&peak, `bench.memoryStop()`); err != nil {
 			return nil, err
 		}
-		figs[m.name] = peak / mib
+		figs["memory_"+m.name+"_mib"] = peak.Wasm / mib
+		if peak.Heap != nil {
+			figs["heap_"+m.name+"_mib"] = *peak.Heap / mib
+		}
 	}
 
 	var fan, fanBase, fanStarted, fanStored []float64
@@ -173,6 +217,38 @@ func measure(c benchConfig, runs int, sz sizes, origin string, files *server.Ser
 		figs["resume_waste_mib"] = waste / mib
 	}
 	return figs, nil
+}
+
+// idleRestart measures a worker start with the module in the browser's caches, in a browser of its
+// own that stops idle workers (Firefox has no DevTools call to stop them).
+func idleRestart(c benchConfig, url string) (float64, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	b, err := c.idle(ctx)
+	cancel()
+	if err != nil {
+		return 0, err
+	}
+	defer b.Close()
+	p := &page{b: b, url: url}
+	if err := p.open(); err != nil {
+		return 0, err
+	}
+	var first, again startup
+	if err := p.eval(&first, `bench.startup()`); err != nil {
+		return 0, err
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		time.Sleep(4 * time.Second) // past the idle timeouts (1 s + 2 s extended)
+		if err := p.eval(&again, `bench.startup()`); err != nil {
+			return 0, err
+		}
+		if again.Worker != first.Worker {
+			return again.Ready, nil
+		}
+		if time.Now().After(deadline) {
+			return 0, errors.New("startup: the idle worker was not stopped")
+		}
+	}
 }
 
 // resumeWaste stops the worker in the middle of a throttled download and returns how many bytes
@@ -244,6 +320,21 @@ func progressRates(events [][2]float64) (rate, peak float64) {
 		peak = max(peak, float64(n))
 	}
 	return rate, peak
+}
+
+// progressDelays returns, for each commit of a watched fetch's segments, the ms until the page
+// had a progress event counting those bytes: what a byte waits, coalesced events included.
+func progressDelays(fr fetchResult) []float64 {
+	var out []float64
+	for _, st := range fr.Stored {
+		for _, ev := range fr.Progress {
+			if ev[1] >= st[1] {
+				out = append(out, fr.Start+ev[0]-st[0])
+				break
+			}
+		}
+	}
+	return out
 }
 
 func median(xs []float64) float64 {
