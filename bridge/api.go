@@ -5,6 +5,7 @@ package bridge
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/bgfetch/bgfetch/wasm/core"
@@ -80,38 +81,36 @@ func (a *API) Call(ctx context.Context, op string, args []byte, bodies safejs.Va
 type Active int
 
 // resultJSON writes what Call returned as the JSON the shim expects.
-func resultJSON(a *fastjson.Arena, out any) *fastjson.Value {
+func resultJSON(out any) []byte {
 	switch v := out.(type) {
 	case core.Snapshot:
-		return v.JSON(a)
+		return v.AppendJSON(nil)
 	case core.RecordView:
-		return v.JSON(a)
+		return v.AppendJSON(nil)
 	case []string:
-		arr := a.NewArray()
+		b := []byte{'['}
 		for i, s := range v {
-			arr.SetArrayItem(i, a.NewString(s))
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = core.AppendJSONString(b, s)
 		}
-		return arr
+		return append(b, ']')
 	case bool:
-		if v {
-			return a.NewTrue()
-		}
-		return a.NewFalse()
+		return strconv.AppendBool(nil, v)
 	case Matched:
-		recs := a.NewArray()
+		b := append(core.AppendJSONString([]byte(`{"db":`), v.DB), `,"records":[`...)
 		for i := range v.Records {
-			recs.SetArrayItem(i, v.Records[i].JSON(a))
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = v.Records[i].AppendJSON(b)
 		}
-		o := a.NewObject()
-		o.Set("db", a.NewString(v.DB))
-		o.Set("records", recs)
-		return o
+		return append(b, "]}"...)
 	case Active:
-		o := a.NewObject()
-		o.Set("active", a.NewNumberInt(int(v)))
-		return o
+		return append(strconv.AppendInt([]byte(`{"active":`), int64(v), 10), '}')
 	}
-	return a.NewNull()
+	return []byte("null")
 }
 
 func bodyMap(reqs []core.Request, bodies safejs.Value) map[int]any {
@@ -137,8 +136,7 @@ func (a *API) Install(ctx context.Context, host safejs.Value) error {
 			if err != nil {
 				return nil, err
 			}
-			var arena fastjson.Arena
-			return jsonObj.Call("parse", string(resultJSON(&arena, out).MarshalTo(nil)))
+			return jsonObj.Call("parse", string(resultJSON(out)))
 		})
 	})
 	if err != nil {

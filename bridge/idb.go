@@ -22,7 +22,8 @@ const (
 
 // Store is core.Store over IndexedDB. Reads are one transaction each; writes are grouped:
 // those that arrive while a write transaction runs commit together in the next one, so many
-// fetches finishing at once cost a few transactions (~2 ms each) instead of one per write.
+// fetches finishing at once cost a few transactions (~2 ms each) instead of one per write,
+// and a fetch's document is put once per transaction however many of its writes it holds.
 // Every transaction is built without blocking so it cannot auto-commit half way.
 type Store struct {
 	db                    safejs.Value
@@ -36,9 +37,11 @@ type Store struct {
 
 // write is one Create, Put or Delete waiting for its transaction.
 type write struct {
-	ctx  context.Context
-	fill func(stores map[string]safejs.Value) error
-	done chan error
+	ctx      context.Context
+	uniqueID string
+	doc      []byte // the fetch document to store, if any: only a batch's last one per fetch is put
+	fill     func(stores map[string]safejs.Value) error
+	done     chan error
 }
 
 // OpenStore opens (creating if needed) the database named name.
@@ -139,9 +142,10 @@ func (s *Store) tx(ctx context.Context, mode string, fill func(stores map[string
 	return waitRequest(ctx, t)
 }
 
-// write queues fill for the next write transaction and waits until that transaction commits.
-func (s *Store) write(ctx context.Context, fill func(stores map[string]safejs.Value) error) error {
-	w := &write{ctx: ctx, fill: fill, done: make(chan error, 1)}
+// write queues doc (if not nil) and fill (if not nil) for the next write transaction and waits
+// until that transaction commits.
+func (s *Store) write(ctx context.Context, uniqueID string, doc []byte, fill func(stores map[string]safejs.Value) error) error {
+	w := &write{ctx: ctx, uniqueID: uniqueID, doc: doc, fill: fill, done: make(chan error, 1)}
 	s.mu.Lock()
 	s.queue = append(s.queue, w)
 	if !s.writing {
@@ -192,8 +196,22 @@ func (s *Store) commit(batch []*write) error {
 	if len(batch) == 0 {
 		return nil
 	}
+	last := map[string]int{} // a document put later in the batch replaces the earlier ones
+	for i, w := range batch {
+		if w.doc != nil {
+			last[w.uniqueID] = i
+		}
+	}
 	return s.tx(context.Background(), "readwrite", func(st map[string]safejs.Value) error {
-		for _, w := range batch {
+		for i, w := range batch {
+			if w.doc != nil && last[w.uniqueID] == i {
+				if _, err := st[storeFetches].Call("put", string(w.doc), w.uniqueID); err != nil {
+					return err
+				}
+			}
+			if w.fill == nil {
+				continue
+			}
 			if err := w.fill(st); err != nil {
 				return err
 			}
@@ -225,10 +243,7 @@ func (s *Store) Load(ctx context.Context) ([][]byte, error) {
 
 // Create implements core.Store.
 func (s *Store) Create(ctx context.Context, uniqueID string, doc []byte, bodies map[int]any) error {
-	return s.write(ctx, func(st map[string]safejs.Value) error {
-		if _, err := st[storeFetches].Call("put", string(doc), uniqueID); err != nil {
-			return err
-		}
+	return s.write(ctx, uniqueID, doc, func(st map[string]safejs.Value) error {
 		for i, b := range bodies {
 			if _, err := st[storeBodies].Call("put", b, []any{uniqueID, i}); err != nil {
 				return err
@@ -249,17 +264,13 @@ func (s *Store) Put(ctx context.Context, uniqueID string, doc []byte, seg *core.
 		}
 		s.collectAfter(seg.Chunks)
 	}
-	return s.write(ctx, func(st map[string]safejs.Value) error {
-		if _, err := st[storeFetches].Call("put", string(doc), uniqueID); err != nil {
-			return err
-		}
-		if seg != nil {
-			key := []any{uniqueID, seg.Record, seg.Generation, seg.Seq}
-			if _, err := st[storeSegments].Call("put", value, key); err != nil {
-				return err
-			}
-		}
-		return nil
+	if seg == nil {
+		return s.write(ctx, uniqueID, doc, nil)
+	}
+	key := []any{uniqueID, seg.Record, seg.Generation, seg.Seq}
+	return s.write(ctx, uniqueID, doc, func(st map[string]safejs.Value) error {
+		_, err := st[storeSegments].Call("put", value, key)
+		return err
 	})
 }
 
@@ -314,7 +325,7 @@ func (s *Store) Delete(ctx context.Context, uniqueID string) error {
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, func(st map[string]safejs.Value) error {
+	return s.write(ctx, uniqueID, nil, func(st map[string]safejs.Value) error {
 		if _, err := st[storeFetches].Call("delete", uniqueID); err != nil {
 			return err
 		}

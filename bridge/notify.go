@@ -9,7 +9,6 @@ import (
 
 	"github.com/bgfetch/bgfetch/wasm/core"
 	"github.com/hack-pad/safejs"
-	"github.com/valyala/fastjson"
 )
 
 // syncTimeout bounds how long a completion waits for pages to apply the final update.
@@ -58,15 +57,13 @@ func NewNotifier(host safejs.Value, channelName string) (*Notifier, error) {
 
 // snapshot makes the JS object of a snapshot, wrapped as {bgfetch: "update", snapshot} when asked.
 func (n *Notifier) snapshot(s core.Snapshot, wrapped bool) safejs.Value {
-	var a fastjson.Arena
-	v := s.JSON(&a)
+	var b []byte
 	if wrapped {
-		msg := a.NewObject()
-		msg.Set("bgfetch", a.NewString("update"))
-		msg.Set("snapshot", v)
-		v = msg
+		b = append(s.AppendJSON([]byte(`{"bgfetch":"update","snapshot":`)), '}')
+	} else {
+		b = s.AppendJSON(nil)
 	}
-	out, _ := n.json.Call("parse", string(v.MarshalTo(nil)))
+	out, _ := n.json.Call("parse", string(b))
 	return out
 }
 

@@ -5,6 +5,7 @@ package bridge
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/bgfetch/bgfetch/wasm/core"
 	"github.com/hack-pad/safejs"
@@ -276,4 +277,51 @@ func TestStoreGroupsConcurrentWrites(t *testing.T) {
 	docs, err = s.Load(ctx)
 	require.NoError(t, err)
 	assert.Len(t, docs, n-1)
+}
+
+// countPuts counts IDBObjectStore.put calls by store name until the returned func restores put
+// and returns the counts as JSON.
+var countPuts = jsFunc(`() => {
+	const put = IDBObjectStore.prototype.put;
+	const n = {};
+	IDBObjectStore.prototype.put = function (...args) { n[this.name] = (n[this.name] || 0) + 1; return put.apply(this, args); };
+	return () => { IDBObjectStore.prototype.put = put; return JSON.stringify(n); };
+}`)
+
+// Writes of one fetch that share a transaction put its document once: the last one queued.
+func TestStoreBatchPutsEachDocumentOnce(t *testing.T) {
+	s, name := openTestStore(t)
+	ctx := testCtx(t)
+	s.mu.Lock()
+	s.writing = true // as if a transaction were running: the writes below queue in order
+	s.mu.Unlock()
+	queued := func() int {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return len(s.queue)
+	}
+	errs := make(chan error, 4)
+	for i := 0; i < 4; i++ {
+		var seg *core.Segment
+		if i < 3 {
+			seg = &core.Segment{Seq: i, Chunks: []core.Chunk{chunk(t, []byte{byte(i)})}}
+		}
+		go func() { errs <- s.Put(ctx, "a", []byte(fmt.Sprintf(`{"v":%d}`, i)), seg) }()
+		require.Eventually(t, func() bool { return queued() == i+1 }, 5*time.Second, time.Millisecond)
+	}
+	stop, err := countPuts.Invoke()
+	require.NoError(t, err)
+	go s.commitQueued()
+	for i := 0; i < 4; i++ {
+		require.NoError(t, <-errs)
+	}
+	counts, _ := stop.Invoke()
+	text, _ := counts.String()
+	assert.JSONEq(t, `{"fetches":1,"segments":3}`, text)
+	docs, err := s.Load(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, [][]byte{[]byte(`{"v":3}`)}, docs)
+	for i := 0; i < 3; i++ {
+		assert.Equal(t, []byte{byte(i)}, goBytes(t, readIDB(t, name, "segments", []any{"a", 0, 0, i})))
+	}
 }

@@ -56,17 +56,30 @@ func TestRecordViewAndSnapshotCodec(t *testing.T) {
 	f := &bgFetch{doc: d}
 	for i := range d.Records {
 		v := viewLocked(f, i)
-		var a fastjson.Arena
-		parsed := fastjson.MustParseBytes(v.JSON(&a).MarshalTo(nil))
+		parsed := fastjson.MustParseBytes(v.AppendJSON(nil))
 		assert.Equal(t, v, RecordViewFromJSON(parsed))
 	}
 	s := Snapshot{UniqueID: "u", ID: "i", UploadTotal: 1, Uploaded: 2, DownloadTotal: 3, Downloaded: 4,
 		Result: ResultSuccess, RecordsAvailable: true}
-	var a fastjson.Arena
 	var m map[string]any
-	require.NoError(t, json.Unmarshal(s.JSON(&a).MarshalTo(nil), &m))
+	require.NoError(t, json.Unmarshal(s.AppendJSON(nil), &m))
 	assert.Equal(t, map[string]any{"uniqueId": "u", "id": "i", "uploadTotal": 1.0, "uploaded": 2.0,
 		"downloadTotal": 3.0, "downloaded": 4.0, "result": "success", "failureReason": "", "recordsAvailable": true}, m)
+}
+
+// Every byte a JS string can bring survives the writer, as encoding/json reads it back.
+func TestJSONStringEscapesWhatJSONRequires(t *testing.T) {
+	var raw []byte
+	for c := 0; c < 0x80; c++ {
+		raw = append(raw, byte(c))
+	}
+	for _, s := range []string{"", "plain", string(raw), "é\u2028\u2029😀", `"quoted" \back\`} {
+		b := AppendJSONString([]byte("x"), s)
+		require.Equal(t, byte('x'), b[0])
+		var back string
+		require.NoError(t, json.Unmarshal(b[1:], &back), "%q", b)
+		assert.Equal(t, s, back)
+	}
 }
 
 func TestURLParts(t *testing.T) {

@@ -52,8 +52,9 @@ func (d *fetchDoc) downloaded() uint64 {
 }
 
 func (d *fetchDoc) encode() []byte {
-	var a fastjson.Arena
-	return d.json(&a).MarshalTo(nil)
+	w := &jsonWriter{b: make([]byte, 0, 1024)}
+	d.json(w)
+	return w.b
 }
 
 func decodeDoc(b []byte) (*fetchDoc, error) {
