@@ -14,7 +14,7 @@ import (
 
 // Fetcher is core.Fetcher over the browser's fetch(); body bytes stay in JS.
 type Fetcher struct {
-	fetch, abortController, object, json, arrayFrom safejs.Value
+	fetch, abortController, json, arrayFrom safejs.Value
 }
 
 // NewFetcher looks up the JS functions it uses once.
@@ -25,7 +25,6 @@ func NewFetcher() *Fetcher {
 	return &Fetcher{
 		fetch:           fetch,
 		abortController: safejs.MustGetGlobal("AbortController"),
-		object:          safejs.MustGetGlobal("Object"),
 		json:            safejs.MustGetGlobal("JSON"),
 		arrayFrom:       from,
 	}
@@ -38,7 +37,10 @@ func (f *Fetcher) Fetch(ctx context.Context, req *core.Request, body any, rangeS
 		return nil, nil, err
 	}
 	signal, _ := ctrl.Get("signal")
-	init := f.requestInit(req, body, rangeStart, ifRange, signal)
+	init, err := f.requestInit(req, body, rangeStart, ifRange, signal)
+	if err != nil {
+		return nil, nil, err
+	}
 	done := make(chan struct{})
 	go func() { // the request is cancelled with the context, until the body is done
 		select {
@@ -73,49 +75,55 @@ func (f *Fetcher) Fetch(ctx context.Context, req *core.Request, body any, rangeS
 	return resp, b, nil
 }
 
-// requestInit builds the RequestInit; it stays a Go map because safejs converts nested
-// values (the signal, the body) only for call arguments, not in ValueOf.
-func (f *Fetcher) requestInit(req *core.Request, body any, rangeStart int64, ifRange string, signal safejs.Value) map[string]any {
-	headers := make([]any, 0, len(req.Headers)+2)
-	for _, h := range req.Headers {
-		headers = append(headers, []any{h[0], h[1]})
-	}
+// requestInit builds the RequestInit from JSON: one JSON.parse crosses into JS where converting
+// a Go map crossed once per field and header.
+func (f *Fetcher) requestInit(req *core.Request, body any, rangeStart int64, ifRange string, signal safejs.Value) (safejs.Value, error) {
 	cache, integrity := req.Cache, req.Integrity
+	headers := req.Headers
 	if rangeStart > 0 {
-		headers = append(headers, []any{"Range", "bytes=" + strconv.FormatInt(rangeStart, 10) + "-"})
+		headers = append(headers[:len(headers):len(headers)], [2]string{"Range", "bytes=" + strconv.FormatInt(rangeStart, 10) + "-"})
 		if ifRange != "" {
-			headers = append(headers, []any{"If-Range", ifRange})
+			headers = append(headers, [2]string{"If-Range", ifRange})
 		}
 		cache, integrity = "no-store", "" // a partial body can neither be cached nor checked whole
 	}
-	init := map[string]any{
-		"method":      req.Method,
-		"headers":     headers,
-		"credentials": req.Credentials,
-		"redirect":    req.Redirect,
-		"signal":      signal,
+	b := []byte(`{"headers":[`)
+	for i, h := range headers {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(core.AppendJSONString(append(core.AppendJSONString(append(b, '['), h[0]), ','), h[1]), ']')
 	}
-	if req.Mode == "cors" || req.Mode == "same-origin" {
-		init["mode"] = req.Mode
-	}
-	if cache != "" && cache != "only-if-cached" {
-		init["cache"] = cache
-	}
-	if integrity != "" {
-		init["integrity"] = integrity
-	}
-	if req.ReferrerPolicy != "" {
-		init["referrerPolicy"] = req.ReferrerPolicy
-	}
-	for k, v := range init {
-		if s, ok := v.(string); ok && s == "" {
-			delete(init, k)
+	b = append(b, ']')
+	field := func(name, v string) {
+		if v != "" {
+			b = core.AppendJSONString(append(core.AppendJSONString(append(b, ','), name), ':'), v)
 		}
 	}
-	if body != nil {
-		init["body"] = body
+	field("method", req.Method)
+	field("credentials", req.Credentials)
+	field("redirect", req.Redirect)
+	if req.Mode == "cors" || req.Mode == "same-origin" {
+		field("mode", req.Mode)
 	}
-	return init
+	if cache != "only-if-cached" {
+		field("cache", cache)
+	}
+	field("integrity", integrity)
+	field("referrerPolicy", req.ReferrerPolicy)
+	init, err := f.json.Call("parse", string(append(b, '}')))
+	if err != nil {
+		return safejs.Undefined(), err
+	}
+	if err := init.Set("signal", signal); err != nil {
+		return safejs.Undefined(), err
+	}
+	if body != nil {
+		if err := init.Set("body", body); err != nil {
+			return safejs.Undefined(), err
+		}
+	}
+	return init, nil
 }
 
 func (f *Fetcher) response(res safejs.Value) (*core.Response, error) {
