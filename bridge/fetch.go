@@ -5,7 +5,6 @@ package bridge
 import (
 	"context"
 	"io"
-	"strconv"
 
 	"github.com/bgfetch/bgfetch/wasm/core"
 	"github.com/hack-pad/safejs"
@@ -75,43 +74,10 @@ func (f *Fetcher) Fetch(ctx context.Context, req *core.Request, body any, rangeS
 	return resp, b, nil
 }
 
-// requestInit builds the RequestInit from JSON: one JSON.parse crosses into JS where converting
-// a Go map crossed once per field and header.
+// requestInit parses the core's RequestInit JSON (one crossing, where converting a Go map took
+// one per field and header) and adds the signal and the body, which are JS values.
 func (f *Fetcher) requestInit(req *core.Request, body any, rangeStart int64, ifRange string, signal safejs.Value) (safejs.Value, error) {
-	cache, integrity := req.Cache, req.Integrity
-	headers := req.Headers
-	if rangeStart > 0 {
-		headers = append(headers[:len(headers):len(headers)], [2]string{"Range", "bytes=" + strconv.FormatInt(rangeStart, 10) + "-"})
-		if ifRange != "" {
-			headers = append(headers, [2]string{"If-Range", ifRange})
-		}
-		cache, integrity = "no-store", "" // a partial body can neither be cached nor checked whole
-	}
-	b := []byte(`{"headers":[`)
-	for i, h := range headers {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(core.AppendJSONString(append(core.AppendJSONString(append(b, '['), h[0]), ','), h[1]), ']')
-	}
-	b = append(b, ']')
-	field := func(name, v string) {
-		if v != "" {
-			b = core.AppendJSONString(append(core.AppendJSONString(append(b, ','), name), ':'), v)
-		}
-	}
-	field("method", req.Method)
-	field("credentials", req.Credentials)
-	field("redirect", req.Redirect)
-	if req.Mode == "cors" || req.Mode == "same-origin" {
-		field("mode", req.Mode)
-	}
-	if cache != "only-if-cached" {
-		field("cache", cache)
-	}
-	field("integrity", integrity)
-	field("referrerPolicy", req.ReferrerPolicy)
-	init, err := f.json.Call("parse", string(append(b, '}')))
+	init, err := f.json.Call("parse", string(req.InitJSON(rangeStart, ifRange)))
 	if err != nil {
 		return safejs.Undefined(), err
 	}

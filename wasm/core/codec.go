@@ -1,6 +1,10 @@
 package core
 
-import "github.com/valyala/fastjson"
+import (
+	"strconv"
+
+	"github.com/valyala/fastjson"
+)
 
 // The JSON of stored documents and of the values exchanged with the shim, field by field:
 // encoding/json would add ~115 KB brotli to the wasm. Reading uses fastjson; writing, jsonWriter.
@@ -49,6 +53,37 @@ func (r *Request) json(w *jsonWriter) {
 func (r *Request) AppendJSON(b []byte) []byte {
 	w := &jsonWriter{b: b}
 	r.json(w)
+	return w.b
+}
+
+// InitJSON writes the RequestInit (without signal and body) that fetches r, from byte rangeStart
+// when it is above 0 (checked against ifRange when set).
+func (r *Request) InitJSON(rangeStart int64, ifRange string) []byte {
+	cache, integrity, headers := r.Cache, r.Integrity, r.Headers
+	if rangeStart > 0 {
+		headers = append(headers[:len(headers):len(headers)], [2]string{"Range", "bytes=" + strconv.FormatInt(rangeStart, 10) + "-"})
+		if ifRange != "" {
+			headers = append(headers, [2]string{"If-Range", ifRange})
+		}
+		cache, integrity = "no-store", "" // a partial body can neither be cached nor checked whole
+	}
+	if cache == "only-if-cached" { // allowed only with mode same-origin; the default cache serves it
+		cache = ""
+	}
+	mode := r.Mode
+	if mode != "cors" && mode != "same-origin" { // navigate and no-cors cannot be asked of fetch() here
+		mode = ""
+	}
+	w := &jsonWriter{b: make([]byte, 0, 256)}
+	w.begin('{')
+	w.key("headers").headers(headers)
+	for _, f := range [][2]string{{"method", r.Method}, {"credentials", r.Credentials}, {"redirect", r.Redirect},
+		{"mode", mode}, {"cache", cache}, {"integrity", integrity}, {"referrerPolicy", r.ReferrerPolicy}} {
+		if f[1] != "" {
+			w.key(f[0]).str(f[1])
+		}
+	}
+	w.end('}')
 	return w.b
 }
 
