@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -62,6 +63,34 @@ func TestFetchSucceedsAndStoresEveryByteInSegments(t *testing.T) {
 	assert.Equal(t, "InvalidStateError", err.(*Error).Name)
 	assert.Empty(t, h.store.docs, "nothing stored after the event settles")
 	assert.Empty(t, h.store.segs)
+}
+
+// A record's result goes into the write of its last segment: a record that fits in one segment
+// costs one write while its fetch is active, and a stop after that write never refetches it.
+func TestLastSegmentStoresTheRecordResult(t *testing.T) {
+	store := newMemStore()
+	var active []string // per write while the fetch is active: "segment <record> <result>" or "document"
+	store.onPut = func(doc []byte, seg *Segment) {
+		var d fetchDoc
+		require.NoError(t, json.Unmarshal(doc, &d))
+		switch {
+		case d.Phase != phaseActive:
+		case seg == nil:
+			active = append(active, "document")
+		default:
+			active = append(active, fmt.Sprintf("segment %d %s", seg.Record, d.Records[seg.Record].Result))
+		}
+	}
+	h := newHarness(t, store, nil)
+	h.net.res["https://a/ok"] = &resource{status: 200, body: pattern(1000, 1), etag: `"e"`}
+	h.net.res["https://a/missing"] = &resource{status: 404, body: pattern(10, 2), etag: `"e"`}
+	h.net.res["https://a/big"] = &resource{status: 200, body: pattern(100<<10, 3), etag: `"e"`} // two 64 KiB segments
+	_, err := h.e.Fetch(context.Background(), "one-write", []Request{get("https://a/ok"), get("https://a/missing"), get("https://a/big")}, nil, Options{})
+	require.NoError(t, err)
+	assert.Equal(t, ReasonBadStatus, h.rec.wait(t).FailureReason)
+	store.mu.Lock()
+	defer store.mu.Unlock()
+	assert.ElementsMatch(t, []string{"segment 0 success", "segment 1 bad-status", "segment 2 ", "segment 2 success"}, active)
 }
 
 func TestBadStatusIsStoredExposedAndFailsWithoutStoppingOthers(t *testing.T) {

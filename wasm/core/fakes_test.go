@@ -30,6 +30,8 @@ type memStore struct {
 	failPut error
 	// holdSegments, when set, makes every Put that carries a segment wait until it is closed.
 	holdSegments chan struct{}
+	// onPut, when set, sees every Put that succeeds.
+	onPut func(doc []byte, seg *Segment)
 }
 
 func newMemStore() *memStore {
@@ -69,6 +71,9 @@ func (s *memStore) Put(_ context.Context, uid string, doc []byte, seg *Segment) 
 		return s.failPut
 	}
 	s.puts++
+	if s.onPut != nil {
+		s.onPut(doc, seg)
+	}
 	s.docs[uid] = doc
 	if seg != nil {
 		var b bytes.Buffer

@@ -64,6 +64,10 @@ func (e *Engine) stored(f *bgFetch, i int) int64 {
 
 func (e *Engine) setRecordResult(f *bgFetch, i int, result string) {
 	e.mu.Lock()
+	if f.doc.Records[i].Result == result { // stored with the last segment
+		e.mu.Unlock()
+		return
+	}
 	f.doc.Records[i].Result = result
 	doc := f.doc.clone()
 	f.touch()
@@ -126,16 +130,24 @@ func (e *Engine) attempt(f *bgFetch, i int) (string, error) {
 	e.mu.Lock()
 	rec = f.doc.Records[i]
 	e.mu.Unlock()
-	if rec.Length >= 0 && rec.Stored < rec.Length {
-		if resp.Status == 206 {
-			return "", nil
-		}
-		return "", retryIf(retryable, io.ErrUnexpectedEOF)
+	if result := bodyResult(&rec); result != "" {
+		return result, nil
 	}
-	if rec.Response.OK() {
-		return ResultSuccess, nil
+	if resp.Status == 206 {
+		return "", nil
 	}
-	return ReasonBadStatus, nil
+	return "", retryIf(retryable, io.ErrUnexpectedEOF)
+}
+
+// bodyResult is the result of a record whose body has ended: "" while bytes are missing.
+func bodyResult(r *recordDoc) string {
+	switch {
+	case r.Length >= 0 && r.Stored < r.Length:
+		return ""
+	case r.Response.OK():
+		return ResultSuccess
+	}
+	return ReasonBadStatus
 }
 
 func retryIf(retryable bool, err error) error {
@@ -199,7 +211,8 @@ func (e *Engine) startBody(f *bgFetch, i int, resp *Response) {
 // storeBody streams the body into segments of SegmentSize bytes, or less once FlushAfter has passed.
 // A segment is stored while the next one is read (one write in flight per record, so writes stay
 // in order). Reads end with actx; wd is fed whenever bytes arrive or a segment is stored; arrived
-// is called once the whole body is in hand, before the last segment is stored.
+// is called once the whole body is in hand, before the last segment is stored. The last segment
+// carries the record's result, so a small record costs one write, not two.
 func (e *Engine) storeBody(f *bgFetch, i int, stream Body, actx context.Context, wd *watchdog, arrived func()) (err error) {
 	var (
 		chunks  []Chunk
@@ -221,7 +234,7 @@ func (e *Engine) storeBody(f *bgFetch, i int, stream Body, actx context.Context,
 			err = werr
 		}
 	}()
-	flush := func() error {
+	flush := func(last bool) error {
 		if size == 0 {
 			return nil
 		}
@@ -229,7 +242,7 @@ func (e *Engine) storeBody(f *bgFetch, i int, stream Body, actx context.Context,
 			return err
 		}
 		done, c, n := make(chan error, 1), chunks, size
-		go func() { done <- e.storeSegment(f, i, c, n) }()
+		go func() { done <- e.storeSegment(f, i, c, n, last) }()
 		writing, chunks, size = done, nil, 0
 		return nil
 	}
@@ -238,10 +251,10 @@ func (e *Engine) storeBody(f *bgFetch, i int, stream Body, actx context.Context,
 		wd.feed()
 		if err == io.EOF {
 			arrived()
-			return flush()
+			return flush(true)
 		}
 		if err != nil {
-			if ferr := flush(); ferr != nil {
+			if ferr := flush(false); ferr != nil {
 				return ferr
 			}
 			return err
@@ -250,7 +263,7 @@ func (e *Engine) storeBody(f *bgFetch, i int, stream Body, actx context.Context,
 			continue
 		}
 		if !e.admit(f, c.Len()) {
-			if ferr := flush(); ferr != nil {
+			if ferr := flush(false); ferr != nil {
 				return ferr
 			}
 			return errTotalExceeded
@@ -261,7 +274,7 @@ func (e *Engine) storeBody(f *bgFetch, i int, stream Body, actx context.Context,
 		chunks = append(chunks, c)
 		size += c.Len()
 		if size >= e.cfg.SegmentSize || e.p.Clock.Now().Sub(since) >= e.cfg.FlushAfter {
-			if err := flush(); err != nil {
+			if err := flush(false); err != nil {
 				return err
 			}
 		}
@@ -282,14 +295,18 @@ func (e *Engine) admit(f *bgFetch, n int) bool {
 }
 
 // storeSegment writes one segment with the document that counts it, then applies it in memory,
-// so a stored document never counts a segment that is not stored.
-func (e *Engine) storeSegment(f *bgFetch, i int, chunks []Chunk, size int) error {
+// so a stored document never counts a segment that is not stored. The last segment of a body
+// also stores the record's result when the body is complete.
+func (e *Engine) storeSegment(f *bgFetch, i int, chunks []Chunk, size int, last bool) error {
 	e.mu.Lock()
 	doc := f.doc.clone()
 	r := &doc.Records[i]
 	seg := &Segment{Record: i, Generation: r.Generation, Seq: r.Segments, Chunks: chunks}
 	r.Segments++
 	r.Stored += int64(size)
+	if last {
+		r.Result = bodyResult(r)
+	}
 	e.mu.Unlock()
 	err := e.p.Store.Put(f.ctx, doc.UniqueID, doc.encode(), seg)
 	e.mu.Lock()
@@ -300,6 +317,7 @@ func (e *Engine) storeSegment(f *bgFetch, i int, chunks []Chunk, size int) error
 	}
 	f.doc.Records[i].Segments++
 	f.doc.Records[i].Stored += int64(size)
+	f.doc.Records[i].Result = r.Result
 	f.touch()
 	e.mu.Unlock()
 	f.progress.kick()
