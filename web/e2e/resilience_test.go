@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bgfetch/bgfetch/wasm/core"
 	"github.com/bgfetch/bgfetch/web/e2e/browser"
 	"github.com/bgfetch/bgfetch/web/server"
 	"github.com/stretchr/testify/assert"
@@ -353,7 +354,7 @@ func manyConcurrentFetches(s *session) {
 	assert.Len(t, spans, fetches*files, "one request per file")
 	peak := peakInFlight(spans)
 	t.Logf("%d requests, at most %d in flight", len(spans), peak)
-	assert.LessOrEqual(t, peak, 6, "the scheduler bounds the requests in flight")
+	assert.LessOrEqual(t, peak, core.DefaultConfig().MaxInFlight, "the scheduler bounds the requests in flight")
 	assert.GreaterOrEqual(t, peak, 3, "requests run side by side")
 	s.nothingStored()
 }
