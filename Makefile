@@ -46,7 +46,7 @@ unit:
 	$(GO) build -o $@ ./web/e2e/wasmexec
 
 bridge-test: browsers .bin/wasmexec
-	GOOS=js GOARCH=wasm $(GO) test -count=1 -exec "$(CURDIR)/.bin/wasmexec" ./bridge/
+	WASMEXEC_SCRIPTS=$(CURDIR)/js/55-io.js GOOS=js GOARCH=wasm $(GO) test -count=1 -exec "$(CURDIR)/.bin/wasmexec" ./bridge/
 
 # The conformance table (scenarios passing per configuration) is printed even when all pass.
 e2e: browsers dist

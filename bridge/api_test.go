@@ -108,7 +108,7 @@ func newAPI(t *testing.T) *apiEnv {
 	cfg.RetryBackoff = 50 * time.Millisecond
 	n := 0
 	engine := core.New(core.Platform{
-		Store: store, Fetcher: NewFetcher(), Notifier: notifier,
+		Store: store, Fetcher: NewFetcher(testIO()), Notifier: notifier,
 		NewID: func() string { n++; return fmt.Sprintf("uid-%d", n) },
 		Logf: func(format string, args ...any) {
 			h.mu.Lock()

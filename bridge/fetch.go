@@ -11,22 +11,15 @@ import (
 	"github.com/valyala/fastjson"
 )
 
-// Fetcher is core.Fetcher over the browser's fetch(); body bytes stay in JS.
+// Fetcher is core.Fetcher over the browser's fetch(); body bytes stay in JS. It goes through the
+// shim's I/O helpers (js/55-io.js), which answer a response head or a run of chunks in one crossing.
 type Fetcher struct {
-	fetch, abortController, json, arrayFrom safejs.Value
+	io, abortController, json safejs.Value
 }
 
-// NewFetcher looks up the JS functions it uses once.
-func NewFetcher() *Fetcher {
-	array := safejs.MustGetGlobal("Array")
-	from, _ := array.Get("from")
-	fetch, _ := safejs.MustGetGlobal("fetch").Call("bind", safejs.Global())
-	return &Fetcher{
-		fetch:           fetch,
-		abortController: safejs.MustGetGlobal("AbortController"),
-		json:            safejs.MustGetGlobal("JSON"),
-		arrayFrom:       from,
-	}
+// NewFetcher uses io, the object js/55-io.js's bodyIO() returns.
+func NewFetcher(io safejs.Value) *Fetcher {
+	return &Fetcher{io: io, abortController: safejs.MustGetGlobal("AbortController"), json: safejs.MustGetGlobal("JSON")}
 }
 
 // Fetch implements core.Fetcher.
@@ -48,30 +41,42 @@ func (f *Fetcher) Fetch(ctx context.Context, req *core.Request, body any, rangeS
 		case <-done:
 		}
 	}()
-	p, err := f.fetch.Invoke(req.URL, init)
+	resp, handle, err := f.head(ctx, req.URL, init)
 	if err != nil {
 		close(done)
 		return nil, nil, err
 	}
-	res, err := Await(ctx, p)
+	return resp, &body_{io: f.io, handle: handle, done: done}, nil
+}
+
+// head sends the request and returns the response head and the body's handle (null without a body).
+func (f *Fetcher) head(ctx context.Context, url string, init safejs.Value) (*core.Response, safejs.Value, error) {
+	p, err := f.io.Call("fetch", url, init)
 	if err != nil {
-		close(done)
-		return nil, nil, err
+		return nil, safejs.Null(), err
 	}
-	resp, err := f.response(res)
+	pair, err := Await(ctx, p)
 	if err != nil {
-		close(done)
-		return nil, nil, err
+		return nil, safejs.Null(), err
 	}
-	b := &body_{ctrl: ctrl, done: done}
-	if stream, _ := res.Get("body"); truthy(stream) {
-		b.reader, err = stream.Call("getReader")
-		if err != nil {
-			close(done)
-			return nil, nil, err
-		}
+	text, _ := pair.Index(0)
+	s, err := text.String()
+	if err != nil {
+		return nil, safejs.Null(), err
 	}
-	return resp, b, nil
+	v, err := fastjson.Parse(s)
+	if err != nil {
+		return nil, safejs.Null(), err
+	}
+	handle, err := pair.Index(1)
+	if err != nil {
+		return nil, safejs.Null(), err
+	}
+	return &core.Response{
+		Status: v.GetInt("status"), StatusText: string(v.GetStringBytes("statusText")),
+		URL: string(v.GetStringBytes("url")), Type: string(v.GetStringBytes("type")),
+		Redirected: v.GetBool("redirected"), Headers: core.HeadersFromJSON(v.Get("headers")),
+	}, handle, nil
 }
 
 // requestInit parses the core's RequestInit JSON (one crossing, where converting a Go map took
@@ -92,50 +97,14 @@ func (f *Fetcher) requestInit(req *core.Request, body any, rangeStart int64, ifR
 	return init, nil
 }
 
-func (f *Fetcher) response(res safejs.Value) (*core.Response, error) {
-	r := &core.Response{}
-	var err error
-	num := func(name string) int {
-		v, e := res.Get(name)
-		if e != nil {
-			err = e
-			return 0
-		}
-		n, _ := v.Int()
-		return n
-	}
-	str := func(name string) string {
-		s, e := stringProp(res, name)
-		if e != nil {
-			err = e
-		}
-		return s
-	}
-	r.Status = num("status")
-	r.StatusText, r.URL, r.Type = str("statusText"), str("url"), str("type")
-	redirected, _ := res.Get("redirected")
-	r.Redirected, _ = redirected.Bool()
-	hs, _ := res.Get("headers")
-	pairs, _ := f.arrayFrom.Invoke(hs)
-	text, e := f.json.Call("stringify", pairs)
-	if e != nil {
-		return nil, e
-	}
-	s, _ := text.String()
-	pv, e := fastjson.Parse(s)
-	if e != nil {
-		return nil, e
-	}
-	r.Headers = core.HeadersFromJSON(pv)
-	return r, err
-}
-
-// body_ reads a ReadableStream chunk by chunk; each chunk stays a JS Uint8Array.
+// body_ reads a body through the I/O helper, a run of chunks per crossing; each chunk stays a JS
+// Uint8Array.
 type body_ struct {
-	reader safejs.Value
-	ctrl   safejs.Value
-	done   chan struct{}
-	closed bool
+	io, handle safejs.Value
+	done       chan struct{}
+	closed     bool
+	queue      []Chunk // chunks of the last run not yet handed to the engine
+	ended      bool    // the stream has no chunk after the queue
 }
 
 // Chunk is a JS Uint8Array held by Go.
@@ -148,25 +117,50 @@ type Chunk struct {
 func (c Chunk) Len() int { return c.N }
 
 func (b *body_) Next(ctx context.Context) (core.Chunk, error) {
-	if b.reader.IsUndefined() || b.reader.IsNull() {
-		return nil, io.EOF
-	}
-	p, err := b.reader.Call("read")
-	if err != nil {
+	if err := ctx.Err(); err != nil { // a read that ended hands out nothing more, queued or not
 		return nil, err
 	}
-	res, err := Await(ctx, p)
+	for len(b.queue) == 0 {
+		if b.ended || b.handle.IsNull() || b.handle.IsUndefined() {
+			return nil, io.EOF
+		}
+		if err := b.fill(ctx); err != nil {
+			return nil, err
+		}
+	}
+	c := b.queue[0]
+	b.queue[0] = Chunk{}
+	b.queue = b.queue[1:]
+	return c, nil
+}
+
+// fill reads the next run of chunks.
+func (b *body_) fill(ctx context.Context) error {
+	p, err := b.io.Call("read", b.handle)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	d, _ := res.Get("done")
-	if done, _ := d.Bool(); done {
-		return nil, io.EOF
+	run, err := Await(ctx, p)
+	if err != nil {
+		return err
 	}
-	v, _ := res.Get("value")
-	n, _ := v.Get("byteLength")
-	size, _ := n.Int()
-	return Chunk{Value: v, N: size}, nil
+	chunks, _ := run.Index(0)
+	ended, _ := run.Index(1)
+	b.ended, _ = ended.Bool()
+	n, err := chunks.Length()
+	if err != nil {
+		return err
+	}
+	for i := 0; i < n; i++ {
+		v, err := chunks.Index(i)
+		if err != nil {
+			return err
+		}
+		size, _ := v.Get("byteLength")
+		s, _ := size.Int()
+		b.queue = append(b.queue, Chunk{Value: v, N: s})
+	}
+	return nil
 }
 
 func (b *body_) Cancel() {
@@ -175,17 +169,7 @@ func (b *body_) Cancel() {
 	}
 	b.closed = true
 	close(b.done)
-	if !b.reader.IsUndefined() && !b.reader.IsNull() {
-		if p, err := b.reader.Call("cancel"); err == nil {
-			_, _ = p.Call("catch", ignore) // a stream that already failed rejects here; nothing to report
-		}
+	if !b.handle.IsNull() && !b.handle.IsUndefined() {
+		_, _ = b.io.Call("cancel", b.handle)
 	}
-}
-
-// ignore is a JS function that does nothing, for promises whose outcome does not matter.
-var ignore, _ = safejs.MustGetGlobal("Function").New()
-
-func truthy(v safejs.Value) bool {
-	t, _ := v.Truthy()
-	return t
 }

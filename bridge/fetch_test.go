@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/bgfetch/bgfetch/wasm/core"
+	"github.com/hack-pad/safejs"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -41,7 +42,7 @@ func readAll(t *testing.T, b core.Body) []byte {
 func get(url string) *core.Request { return &core.Request{URL: url, Method: "GET"} }
 
 func TestFetchWhole(t *testing.T) {
-	resp, body, err := NewFetcher().Fetch(testCtx(t), get(origin(t)+"/bytes?n=300000"), nil, 0, "")
+	resp, body, err := NewFetcher(testIO()).Fetch(testCtx(t), get(origin(t)+"/bytes?n=300000"), nil, 0, "")
 	require.NoError(t, err)
 	assert.Equal(t, 200, resp.Status)
 	assert.Equal(t, "300000", resp.Header("Content-Length"))
@@ -53,14 +54,14 @@ func TestFetchWhole(t *testing.T) {
 
 func TestFetchRange(t *testing.T) {
 	req := get(origin(t) + "/bytes?n=300000")
-	resp, body, err := NewFetcher().Fetch(testCtx(t), req, nil, 100000, `"bytes-300000"`)
+	resp, body, err := NewFetcher(testIO()).Fetch(testCtx(t), req, nil, 100000, `"bytes-300000"`)
 	require.NoError(t, err)
 	assert.Equal(t, 206, resp.Status)
 	assert.Equal(t, "bytes 100000-299999/300000", resp.Header("Content-Range"))
 	assert.Equal(t, pattern(100000, 300000), readAll(t, body))
 
 	// A validator that no longer matches gets the whole body.
-	resp, body, err = NewFetcher().Fetch(testCtx(t), req, nil, 100000, `"bytes-1"`)
+	resp, body, err = NewFetcher(testIO()).Fetch(testCtx(t), req, nil, 100000, `"bytes-1"`)
 	require.NoError(t, err)
 	assert.Equal(t, 200, resp.Status)
 	assert.Empty(t, resp.Header("Content-Range"))
@@ -68,7 +69,7 @@ func TestFetchRange(t *testing.T) {
 }
 
 func TestFetchBadStatus(t *testing.T) {
-	resp, body, err := NewFetcher().Fetch(testCtx(t), get(origin(t)+"/status/404"), nil, 0, "")
+	resp, body, err := NewFetcher(testIO()).Fetch(testCtx(t), get(origin(t)+"/status/404"), nil, 0, "")
 	require.NoError(t, err, "an HTTP error is a response, not an error")
 	assert.Equal(t, 404, resp.Status)
 	assert.False(t, resp.OK())
@@ -78,7 +79,7 @@ func TestFetchBadStatus(t *testing.T) {
 func TestFetchConnectionRefused(t *testing.T) {
 	for _, url := range []string{"http://127.0.0.1:1/", "http://127.0.0.1:65531/"} {
 		start := time.Now()
-		_, _, err := NewFetcher().Fetch(testCtx(t), get(url), nil, 0, "")
+		_, _, err := NewFetcher(testIO()).Fetch(testCtx(t), get(url), nil, 0, "")
 		var je *JSError
 		require.True(t, errors.As(err, &je), "%s: %v", url, err)
 		assert.Equal(t, "TypeError", je.Name, url)
@@ -89,7 +90,7 @@ func TestFetchConnectionRefused(t *testing.T) {
 func TestFetchCancelDuringBody(t *testing.T) {
 	ctx, cancel := context.WithCancel(testCtx(t))
 	defer cancel()
-	_, body, err := NewFetcher().Fetch(ctx, get(origin(t)+"/bytes?n=500000000"), nil, 0, "")
+	_, body, err := NewFetcher(testIO()).Fetch(ctx, get(origin(t)+"/bytes?n=500000000"), nil, 0, "")
 	require.NoError(t, err)
 	defer body.Cancel()
 	c, err := body.Next(ctx)
@@ -121,7 +122,7 @@ func TestFetchPostEcho(t *testing.T) {
 		Mode:    "cors", Credentials: "same-origin", Cache: "no-store", Redirect: "follow",
 		HasBody: true, BodySize: 9,
 	}
-	resp, body, err := NewFetcher().Fetch(testCtx(t), req, u8(t, []byte("post body")), 0, "")
+	resp, body, err := NewFetcher(testIO()).Fetch(testCtx(t), req, u8(t, []byte("post body")), 0, "")
 	require.NoError(t, err)
 	require.Equal(t, 200, resp.Status)
 	var echo struct {
@@ -139,13 +140,52 @@ func TestFetchPostEcho(t *testing.T) {
 // A resumed request sends Range and If-Range next to the request's own headers.
 func TestFetchRangeHeaders(t *testing.T) {
 	req := &core.Request{URL: origin(t) + "/echo", Method: "GET", Headers: [][2]string{{"X-Bgfetch-Test", "1"}}}
-	_, body, err := NewFetcher().Fetch(testCtx(t), req, nil, 42, `"v1"`)
+	_, body, err := NewFetcher(testIO()).Fetch(testCtx(t), req, nil, 42, `"v1"`)
 	require.NoError(t, err)
 	var echo struct{ Headers map[string]string }
 	require.NoError(t, json.Unmarshal(readAll(t, body), &echo))
 	assert.Equal(t, "bytes=42-", echo.Headers["range"])
 	assert.Equal(t, `"v1"`, echo.Headers["if-range"])
 	assert.Equal(t, "1", echo.Headers["x-bgfetch-test"])
+}
+
+// A body is read in runs: one crossing brings every chunk the stream already holds, and the
+// chunks taken before a failed read reach the engine before the failure does. The reader is a
+// scripted one, so when each read settles is exact.
+func TestBodyReadsRunsAndDeliversChunksBeforeAFailure(t *testing.T) {
+	handle, err := jsFunc(`() => {
+		const chunk = (n) => ({ done: false, value: new Uint8Array(n) });
+		const reads = [
+			() => Promise.resolve(chunk(1)),
+			() => Promise.resolve(chunk(2)),
+			() => new Promise((r) => setTimeout(() => r(chunk(3)), 50)), // not there yet: the run ends
+			() => Promise.reject(new TypeError('network error')),
+		];
+		let i = 0;
+		return { reader: { read: () => reads[i++](), cancel: () => Promise.resolve() }, pending: null };
+	}`).Invoke()
+	require.NoError(t, err)
+	calls := 0
+	count, err := safejs.FuncOf(func(safejs.Value, []safejs.Value) any { calls++; return nil })
+	require.NoError(t, err)
+	defer count.Release()
+	counted, err := jsFunc(`(io, count) => ({ read: (b) => { count(); return io.read(b); }, cancel: (b) => io.cancel(b) })`).Invoke(testIO(), count.Value())
+	require.NoError(t, err)
+	b := &body_{io: counted, handle: handle, done: make(chan struct{})}
+	defer b.Cancel()
+	var sizes []int
+	for {
+		c, err := b.Next(testCtx(t))
+		if err != nil {
+			var jsErr *JSError
+			require.ErrorAs(t, err, &jsErr)
+			assert.Equal(t, "TypeError", jsErr.Name)
+			break
+		}
+		sizes = append(sizes, c.Len())
+	}
+	assert.Equal(t, []int{1, 2, 3}, sizes, "every chunk before the failure, in order")
+	assert.Equal(t, 3, calls, "a run of the two chunks at hand, one of the chunk that came later, one for the failure")
 }
 
 // Cancel calls reader.cancel(), whose promise rejects once the stream has
@@ -159,7 +199,7 @@ func TestFetchCancelAfterAbortIsQuiet(t *testing.T) {
 	}`).Invoke()
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(testCtx(t))
-	_, body, err := NewFetcher().Fetch(ctx, get(origin(t)+"/bytes?n=500000000"), nil, 0, "")
+	_, body, err := NewFetcher(testIO()).Fetch(ctx, get(origin(t)+"/bytes?n=500000000"), nil, 0, "")
 	require.NoError(t, err)
 	_, err = body.Next(ctx)
 	require.NoError(t, err)

@@ -38,6 +38,21 @@ func jsFunc(src string) safejs.Value {
 	return v
 }
 
+// testIO is the shim's I/O helper object: the runner loads js/55-io.js into the page
+// (WASMEXEC_SCRIPTS in the Makefile), where bodyIO is a global function.
+func testIO() safejs.Value {
+	io, err := safejs.MustGetGlobal("bodyIO").Invoke()
+	if err != nil {
+		panic(err)
+	}
+	return io
+}
+
+func truthy(v safejs.Value) bool {
+	t, _ := v.Truthy()
+	return t
+}
+
 var nameSeq atomic.Int64
 
 // uniqueName gives every test its own database or channel.

@@ -29,6 +29,7 @@
           channel: channelName(scope),
           debug: !!config.debug,
           stallTimeout: config.stallTimeout, // ms without a byte before a request is retried
+          io: bodyIO(),
           ready: () => { restarts = 0; debug.readyAt = performance.now(); resolve(host.call); },
           fail: (message) => reject(new TypeError('bgfetch engine: ' + message)),
           update: (snap) => client.update(snap),

@@ -47,9 +47,13 @@ func start(ctx context.Context, host safejs.Value) error {
 			cfg.StallTimeout = time.Duration(ms * float64(time.Millisecond))
 		}
 	}
+	io, err := host.Get("io")
+	if err != nil {
+		return err
+	}
 	console := safejs.MustGetGlobal("console")
 	engine := core.New(core.Platform{
-		Store: store, Fetcher: bridge.NewFetcher(), Notifier: notifier, Clock: core.SystemClock{},
+		Store: store, Fetcher: bridge.NewFetcher(io), Notifier: notifier, Clock: core.SystemClock{},
 		NewID: newID, StorageAvailable: bridge.StorageAvailable,
 		Logf: func(format string, args ...any) {
 			_, _ = console.Call("warn", fmt.Sprintf(format, args...))

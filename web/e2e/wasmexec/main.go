@@ -8,6 +8,8 @@
 // as BGFETCH_TEST_ORIGIN, copies the program's stdout and stderr through
 // unchanged and exits with its exit code. Besides GO*, BGFETCH*, HOME and
 // TMPDIR, the variables named in WASMEXEC_ENV (comma-separated) are passed.
+// The JavaScript files named in WASMEXEC_SCRIPTS (comma-separated paths) run
+// in the page, in order, before the program starts.
 // The run is killed after -test.timeout plus 30s, or 10 minutes without it
 // (-test.timeout=0 means no limit).
 package main
@@ -26,6 +28,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -81,13 +84,23 @@ func run() int {
 		defer cancel()
 	}
 
+	var scripts []string
+	if v := os.Getenv("WASMEXEC_SCRIPTS"); v != "" {
+		scripts = strings.Split(v, ",")
+	}
+	for _, p := range scripts {
+		if _, err := os.Stat(p); err != nil {
+			logf("WASMEXEC_SCRIPTS: %v", err)
+			return 1
+		}
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		logf("%v", err)
 		return 1
 	}
 	origin := "http://" + ln.Addr().String()
-	srv := &http.Server{Handler: newMux(wasmPath, wasmExecJS), ErrorLog: discardLog()}
+	srv := &http.Server{Handler: newMux(wasmPath, wasmExecJS, scripts), ErrorLog: discardLog()}
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
 
@@ -297,12 +310,22 @@ func findWasmExecJS() (string, error) {
 	return "", fmt.Errorf("wasm_exec.js not found under GOROOT (tried %s)", strings.Join(roots, ", "))
 }
 
-func newMux(wasmPath, wasmExecJS string) *http.ServeMux {
+func newMux(wasmPath, wasmExecJS string, scripts []string) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		noStore(w)
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_, _ = w.Write([]byte(pageHTML))
+		_, _ = w.Write([]byte(page(len(scripts))))
+	})
+	mux.HandleFunc("GET /scripts/{i}", func(w http.ResponseWriter, r *http.Request) {
+		i, err := strconv.Atoi(r.PathValue("i"))
+		if err != nil || i < 0 || i >= len(scripts) {
+			http.NotFound(w, r)
+			return
+		}
+		noStore(w)
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+		http.ServeFile(w, r, scripts[i])
 	})
 	mux.HandleFunc("GET /wasm_exec.js", func(w http.ResponseWriter, r *http.Request) {
 		noStore(w)

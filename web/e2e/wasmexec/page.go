@@ -1,5 +1,10 @@
 package main
 
+import (
+	"fmt"
+	"strings"
+)
+
 // pageHTML is the page the test binary runs in. The first script installs
 // the globalThis.fs shim that captures the program's output before
 // wasm_exec.js loads (wasm_exec.js keeps an fs that is already there), and
@@ -8,8 +13,17 @@ const pageHTML = `<!doctype html>
 <html><head><meta charset="utf-8"><title>wasmexec</title>
 <script>` + shimJS + `</script>
 <script src="/wasm_exec.js"></script>
-</head><body></body></html>
+%s</head><body></body></html>
 `
+
+// page is pageHTML with a script tag for each of n extra scripts, served at /scripts/<i>.
+func page(n int) string {
+	var tags strings.Builder
+	for i := range n {
+		fmt.Fprintf(&tags, "<script src=\"/scripts/%d\"></script>\n", i)
+	}
+	return fmt.Sprintf(pageHTML, tags.String())
+}
 
 // shimJS implements what wasm_exec.js and syscall/fs_js.go use of Node's fs:
 // writeSync (runtime prints), write (os.Stdout/os.Stderr), the open-flag

@@ -1,0 +1,42 @@
+
+  // Network I/O for the engine (bridge/fetch.go). Each call does several JS steps, so Go crosses into
+  // JS once per response head and once per run of body chunks, not once per property or per chunk.
+  // Kept free of the rest of the shim: the bridge's browser tests load this file alone.
+  function bodyIO() {
+    const fetchFn = self.fetch.bind(self);
+    const NOT_YET = {};
+    const BATCH = 1 << 20; // the most one read() returns beyond its first chunk
+    return {
+      // fetch → [the response head as JSON, a body handle for read() or null].
+      fetch(url, init) {
+        return fetchFn(url, init).then((r) => [JSON.stringify({
+          status: r.status, statusText: r.statusText, url: r.url, type: r.type, redirected: r.redirected,
+          headers: Array.from(r.headers),
+        }), r.body ? { reader: r.body.getReader(), pending: null } : null]);
+      },
+      // read → [chunks, done]: it waits for one chunk, then takes the chunks the stream already holds.
+      // A read that would wait is kept for the next call, so no chunk is lost between calls.
+      read(body) {
+        const chunks = [];
+        let size = 0;
+        const take = (r) => {
+          if (r.done) return [chunks, true];
+          chunks.push(r.value);
+          size += r.value.byteLength;
+          if (size >= BATCH) return [chunks, false];
+          const next = body.reader.read();
+          const keep = () => { body.pending = next; return [chunks, false]; };
+          // A failure after some chunks is kept too: the chunks in hand are delivered first.
+          return Promise.race([next, Promise.resolve(NOT_YET)]).then((v) => (v === NOT_YET ? keep() : take(v)), keep);
+        };
+        const first = body.pending || body.reader.read();
+        body.pending = null;
+        return first.then(take);
+      },
+      // cancel stops the body; a stream that already failed rejects here, with nothing to report.
+      cancel(body) {
+        body.pending = null;
+        body.reader.cancel().catch(() => {});
+      },
+    };
+  }
