@@ -76,14 +76,14 @@ func (n *Notifier) Update(s core.Snapshot) {
 		}
 		n.mu.Unlock()
 	}
-	v := n.snapshot(s, false)
+	msg := n.snapshot(s, true) // one object serves both: the worker's instances and the pages' message
+	v, _ := msg.Get("snapshot")
 	settled, _ := n.host.Call("update", v)
 	if s.Result != "" && s.RecordsAvailable && settled.Type() == safejs.TypeObject {
 		n.mu.Lock()
 		n.settled[s.UniqueID] = settled
 		n.mu.Unlock()
 	}
-	msg := n.snapshot(s, true)
 	_, _ = n.channel.Call("postMessage", msg)
 }
 
