@@ -33,20 +33,14 @@ func (f *Fetcher) Fetch(ctx context.Context, req *core.Request, body any, rangeS
 	if err != nil {
 		return nil, nil, err
 	}
-	done := make(chan struct{})
-	go func() { // the request is cancelled with the context, until the body is done
-		select {
-		case <-ctx.Done():
-			_, _ = ctrl.Call("abort")
-		case <-done:
-		}
-	}()
+	// The request is cancelled with the context, until the body is done (no goroutine waits for it).
+	stop := context.AfterFunc(ctx, func() { _, _ = ctrl.Call("abort") })
 	resp, handle, err := f.head(ctx, req.URL, init)
 	if err != nil {
-		close(done)
+		stop()
 		return nil, nil, err
 	}
-	return resp, &body_{io: f.io, handle: handle, done: done}, nil
+	return resp, &body_{io: f.io, handle: handle, stop: stop}, nil
 }
 
 // head sends the request and returns the response head and the body's handle (null without a body).
@@ -101,7 +95,7 @@ func (f *Fetcher) requestInit(req *core.Request, body any, rangeStart int64, ifR
 // Uint8Array.
 type body_ struct {
 	io, handle safejs.Value
-	done       chan struct{}
+	stop       func() bool // ends the link between the context and the request's abort
 	closed     bool
 	queue      []Chunk // chunks of the last run not yet handed to the engine
 	ended      bool    // the stream has no chunk after the queue
@@ -168,7 +162,7 @@ func (b *body_) Cancel() {
 		return
 	}
 	b.closed = true
-	close(b.done)
+	b.stop()
 	if !b.handle.IsNull() && !b.handle.IsUndefined() {
 		_, _ = b.io.Call("cancel", b.handle)
 	}

@@ -171,7 +171,7 @@ func TestBodyReadsRunsAndDeliversChunksBeforeAFailure(t *testing.T) {
 	defer count.Release()
 	counted, err := jsFunc(`(io, count) => ({ read: (b) => { count(); return io.read(b); }, cancel: (b) => io.cancel(b) })`).Invoke(testIO(), count.Value())
 	require.NoError(t, err)
-	b := &body_{io: counted, handle: handle, done: make(chan struct{})}
+	b := &body_{io: counted, handle: handle, stop: func() bool { return true }}
 	defer b.Cancel()
 	var sizes []int
 	for {

@@ -241,8 +241,13 @@ func (e *Engine) storeBody(f *bgFetch, i int, stream Body, actx context.Context,
 		if err := wait(); err != nil {
 			return err
 		}
+		if last { // nothing more to read while it is stored
+			c, n := chunks, size
+			chunks, size = nil, 0
+			return e.storeSegment(f, i, c, n, true)
+		}
 		done, c, n := make(chan error, 1), chunks, size
-		go func() { done <- e.storeSegment(f, i, c, n, last) }()
+		go func() { done <- e.storeSegment(f, i, c, n, false) }()
 		writing, chunks, size = done, nil, 0
 		return nil
 	}
