@@ -211,8 +211,8 @@ func measure(c benchConfig, runs int, sz sizes, origin string, files *server.Ser
 	}
 
 	if ch, ok := b.(*browser.Chromium); ok && selected("resume") {
-		var wastes []float64 // where in a segment's life the stop lands is chance: a median of runs
-		for r := 0; r < runs; r++ {
+		var wastes []float64
+		for r := 0; r < resumeRuns(runs); r++ {
 			waste, err := resumeWaste(p, ch, files, sz.Resume)
 			if err != nil {
 				return nil, err
@@ -254,6 +254,15 @@ func idleRestart(c benchConfig, url string) (float64, error) {
 			return 0, errors.New("startup: the idle worker was not stopped")
 		}
 	}
+}
+
+// resumeRuns is how many stops the resume figure takes: where in a segment's life the stop lands
+// is chance, so it gets more runs than the other figures.
+func resumeRuns(runs int) int {
+	if runs > 1 {
+		return 2*runs + 1
+	}
+	return runs
 }
 
 // resumeWaste stops the worker in the middle of a throttled download and returns how many bytes
