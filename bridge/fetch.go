@@ -38,6 +38,7 @@ func (f *Fetcher) Fetch(ctx context.Context, req *core.Request, body any, rangeS
 	resp, handle, err := f.head(ctx, req.URL, init)
 	if err != nil {
 		stop()
+		_, _ = ctrl.Call("abort") // a response that arrived but could not be read frees its connection
 		return nil, nil, err
 	}
 	return resp, &body_{io: f.io, handle: handle, stop: stop}, nil

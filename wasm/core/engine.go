@@ -26,7 +26,7 @@ func DefaultConfig() Config {
 		SegmentSize:      4 << 20,
 		FlushAfter:       250 * time.Millisecond,
 		ProgressInterval: 100 * time.Millisecond,
-		MaxInFlight:      12, // twice a browser's 6 connections per host: the next request waits in the browser, not in the worker
+		MaxInFlight:      6, // a browser's connections per host: more would wait in the browser, where the stall timeout counts their wait
 		MaxAttempts:      3,
 		RetryBackoff:     500 * time.Millisecond,
 		MaxBackoff:       8 * time.Second,

@@ -13,7 +13,7 @@ const pageHTML = `<!doctype html>
 <html><head><meta charset="utf-8"><title>wasmexec</title>
 <script>` + shimJS + `</script>
 <script src="/wasm_exec.js"></script>
-%s</head><body></body></html>
+<!--scripts--></head><body></body></html>
 `
 
 // page is pageHTML with a script tag for each of n extra scripts, served at /scripts/<i>.
@@ -22,7 +22,7 @@ func page(n int) string {
 	for i := range n {
 		fmt.Fprintf(&tags, "<script src=\"/scripts/%d\"></script>\n", i)
 	}
-	return fmt.Sprintf(pageHTML, tags.String())
+	return strings.Replace(pageHTML, "<!--scripts-->", tags.String(), 1)
 }
 
 // shimJS implements what wasm_exec.js and syscall/fs_js.go use of Node's fs:
