@@ -49,9 +49,10 @@ bridge-test: browsers .bin/wasmexec
 	WASMEXEC_SCRIPTS=$(CURDIR)/js/55-io.js GOOS=js GOARCH=wasm $(GO) test -count=1 -exec "$(CURDIR)/.bin/wasmexec" ./bridge/
 
 # The conformance table (scenarios passing per configuration) is printed even when all pass.
+# -p 1: one package at a time, so no more than one package's browsers run at once.
 e2e: browsers dist
 	@mkdir -p .bin && rm -f .bin/conformance.txt
-	BGFETCH_SUMMARY=$(CURDIR)/.bin/conformance.txt $(GO) test -count=1 -timeout 25m ./web/e2e/...; \
+	BGFETCH_SUMMARY=$(CURDIR)/.bin/conformance.txt $(GO) test -p 1 -count=1 -timeout 25m ./web/e2e/...; \
 	  status=$$?; cat .bin/conformance.txt 2>/dev/null; exit $$status
 
 # Performance figures beside their targets (README "Performance"); not part of make test.

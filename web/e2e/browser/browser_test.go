@@ -53,7 +53,17 @@ func newTestServer(t *testing.T) *httptest.Server {
 }
 
 func opCtx(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	return timeoutCtx(t, 20*time.Second)
+}
+
+// launchCtx bounds a launch: a first start on a fresh machine reads the whole
+// browser from a cold disk, and the other suite's browsers may be starting too.
+func launchCtx(t *testing.T) context.Context {
+	return timeoutCtx(t, time.Minute)
+}
+
+func timeoutCtx(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx
 }
@@ -126,7 +136,7 @@ func testChromium(t *testing.T, native bool, wantName, wantBGF string) {
 	srv := newTestServer(t)
 	dir := filepath.Join(t.TempDir(), "profile")
 
-	c, err := LaunchChromium(opCtx(t), ChromiumOptions{Native: native, UserDataDir: dir})
+	c, err := LaunchChromium(launchCtx(t), ChromiumOptions{Native: native, UserDataDir: dir})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Close() })
 	require.Equal(t, wantName, c.Name())
@@ -143,7 +153,7 @@ func testChromium(t *testing.T, native bool, wantName, wantBGF string) {
 	require.NoError(t, c.Close())
 	require.DirExists(t, dir, "a caller's UserDataDir is kept")
 
-	c2, err := LaunchChromium(opCtx(t), ChromiumOptions{Native: native, UserDataDir: dir})
+	c2, err := LaunchChromium(launchCtx(t), ChromiumOptions{Native: native, UserDataDir: dir})
 	require.NoError(t, err, "relaunch with the profile of a killed browser")
 	t.Cleanup(func() { _ = c2.Close() })
 	require.NoError(t, c2.Navigate(ctx, srv.URL+"/"))
@@ -166,7 +176,7 @@ func TestChromiumNative(t *testing.T) {
 
 func TestChromiumTempProfileRemoved(t *testing.T) {
 	findChromium(t)
-	c, err := LaunchChromium(opCtx(t), ChromiumOptions{Native: true})
+	c, err := LaunchChromium(launchCtx(t), ChromiumOptions{Native: true})
 	require.NoError(t, err)
 	dir := c.UserDataDir()
 	require.FileExists(t, filepath.Join(dir, "Default", "Preferences"))
@@ -179,7 +189,7 @@ func TestFirefox(t *testing.T) {
 		t.Fatalf("Firefox is required for the e2e tests (the Makefile installs it): %v", err)
 	}
 	srv := newTestServer(t)
-	f, err := LaunchFirefox(opCtx(t), FirefoxOptions{Prefs: map[string]any{"bgfetch.test.pref": "x", "bgfetch.test.int": 7}})
+	f, err := LaunchFirefox(launchCtx(t), FirefoxOptions{Prefs: map[string]any{"bgfetch.test.pref": "x", "bgfetch.test.int": 7}})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = f.Close() })
 	require.Equal(t, "firefox", f.Name())
