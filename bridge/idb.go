@@ -12,12 +12,11 @@ import (
 	"github.com/hack-pad/safejs"
 )
 
-// Object store names of the database; js/ reads "segments" by the same name.
+// Object store names of the database, which js/55-io.js creates (version 1); js/ reads "segments" too.
 const (
 	storeFetches  = "fetches"  // uniqueId → fetch document (JSON text)
 	storeBodies   = "bodies"   // [uniqueId, record] → request body
 	storeSegments = "segments" // [uniqueId, record, generation, seq] → Blob
-	dbVersion     = 1
 )
 
 // Store is core.Store over IndexedDB. Reads are one transaction each; writes are grouped:
@@ -44,35 +43,19 @@ type write struct {
 	done     chan error
 }
 
-// OpenStore opens (creating if needed) the database named name.
-func OpenStore(ctx context.Context, name string) (*Store, error) {
-	idb := safejs.MustGetGlobal("indexedDB")
-	req, err := idb.Call("open", name, dbVersion)
+// OpenStore takes the database from opened, a promise of an IDBDatabase: the shim starts opening
+// it (openEngineDatabase) while the module compiles.
+func OpenStore(ctx context.Context, opened safejs.Value) (*Store, error) {
+	db, err := Await(ctx, opened)
 	if err != nil {
 		return nil, err
 	}
-	upgrade, err := safejs.FuncOf(func(_ safejs.Value, _ []safejs.Value) any {
-		db, _ := req.Get("result")
-		for _, s := range []string{storeFetches, storeBodies, storeSegments} {
-			_, _ = db.Call("createObjectStore", s)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	defer upgrade.Release()
-	_ = req.Set("onupgradeneeded", upgrade.Value())
-	if err := waitRequest(ctx, req); err != nil {
-		return nil, err
-	}
-	db, _ := req.Get("result")
 	return &Store{db: db, keyRange: safejs.MustGetGlobal("IDBKeyRange"),
 		array: safejs.MustGetGlobal("Array"), blob: safejs.MustGetGlobal("Blob")}, nil
 }
 
-// waitRequest waits for an IDBRequest or IDBTransaction to finish.
-func waitRequest(ctx context.Context, target safejs.Value) error {
+// waitTransaction waits for an IDBTransaction to commit.
+func waitTransaction(ctx context.Context, target safejs.Value) error {
 	ch := make(chan error, 1)
 	settle := func(err error) {
 		select { // callbacks run on the JS event loop and must never block
@@ -97,12 +80,8 @@ func waitRequest(ctx context.Context, target safejs.Value) error {
 	})
 	defer ok.Release()
 	defer fail.Release()
-	if isTransaction(target) {
-		_ = target.Set("oncomplete", ok.Value())
-		_ = target.Set("onabort", fail.Value())
-	} else {
-		_ = target.Set("onsuccess", ok.Value())
-	}
+	_ = target.Set("oncomplete", ok.Value())
+	_ = target.Set("onabort", fail.Value())
 	_ = target.Set("onerror", fail.Value())
 	select {
 	case err := <-ch:
@@ -110,15 +89,6 @@ func waitRequest(ctx context.Context, target safejs.Value) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-}
-
-func isTransaction(v safejs.Value) bool {
-	return !isUndefined(v, "objectStoreNames")
-}
-
-func isUndefined(v safejs.Value, prop string) bool {
-	p, err := v.Get(prop)
-	return err != nil || p.IsUndefined()
 }
 
 // tx runs fill inside a new transaction and waits for it to commit.
@@ -139,7 +109,7 @@ func (s *Store) tx(ctx context.Context, mode string, fill func(stores map[string
 		_, _ = t.Call("abort")
 		return err
 	}
-	return waitRequest(ctx, t)
+	return waitTransaction(ctx, t)
 }
 
 // write queues doc (if not nil) and fill (if not nil) for the next write transaction and waits

@@ -42,3 +42,8 @@ func numberProp(v safejs.Value, name string) (float64, error) {
 	}
 	return p.Float()
 }
+
+func isUndefined(v safejs.Value, prop string) bool {
+	p, err := v.Get(prop)
+	return err != nil || p.IsUndefined()
+}

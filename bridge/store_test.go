@@ -37,10 +37,19 @@ var idbKeys = jsFunc(`(name, store) => new Promise((resolve, reject) => {
 	};
 })`)
 
+// opening starts opening the database as the worker does (js/55-io.js).
+func opening(name string) safejs.Value {
+	p, err := safejs.MustGetGlobal("openEngineDatabase").Invoke(name)
+	if err != nil {
+		panic(err)
+	}
+	return p
+}
+
 func openTestStore(t *testing.T) (*Store, string) {
 	t.Helper()
 	name := uniqueName(t)
-	s, err := OpenStore(testCtx(t), name)
+	s, err := OpenStore(testCtx(t), opening(name))
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		_, _ = s.db.Call("close")
@@ -182,7 +191,7 @@ func TestStorePersistsAcrossOpens(t *testing.T) {
 	require.NoError(t, s.Put(ctx, "u1", []byte(`{"v":2}`), seg))
 	_, _ = s.db.Call("close")
 
-	again, err := OpenStore(ctx, db)
+	again, err := OpenStore(ctx, opening(db))
 	require.NoError(t, err)
 	defer func() { _, _ = again.db.Call("close") }()
 	docs, err := again.Load(ctx)

@@ -1,4 +1,15 @@
 
+  // The engine's database, opened by the worker while the module downloads and compiles, so the
+  // open is not on the start-up path. The schema is bridge/idb.go's: version 1, these three stores.
+  function openEngineDatabase(name) {
+    return new Promise((resolve, reject) => {
+      const req = indexedDB.open(name, 1);
+      req.onupgradeneeded = () => { for (const s of ['fetches', 'bodies', 'segments']) req.result.createObjectStore(s); };
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+    });
+  }
+
   // Network I/O for the engine (bridge/fetch.go). Each call does several JS steps, so Go crosses into
   // JS once per response head and once per run of body chunks, not once per property or per chunk.
   // Kept free of the rest of the shim: the bridge's browser tests load this file alone.

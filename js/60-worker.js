@@ -2,12 +2,17 @@
   const KEEPALIVE_HOLD = 15000;
 
   function installWorker() {
-    if (typeof g.Go !== 'function') importScripts(base + 'wasm_exec.js'); // only possible during the first evaluation
     const scope = g.registration.scope;
+    const database = 'bgfetch ' + scope;
     const pending = new Set();
     let engine = null;
     let compiled = null;
+    let opened = null;
     let restarts = 0;
+    // Both start before wasm_exec.js is imported, so neither waits for the other.
+    compile();
+    openStore();
+    if (typeof g.Go !== 'function') importScripts(base + 'wasm_exec.js'); // only possible during the first evaluation
     // With config.debug, benchmarks read the engine's memory and start-up time here.
     const debug = { memory: null, readyAt: 0 };
     if (config.debug) g.__bgfetchDebug = debug;
@@ -21,11 +26,18 @@
       return compiled;
     }
 
+    function openStore() {
+      opened = opened || openEngineDatabase(database);
+      opened.catch(() => { opened = null; });
+      return opened;
+    }
+
     function startEngine() {
       if (engine) return engine;
       engine = new Promise((resolve, reject) => {
         const host = {
-          database: 'bgfetch ' + scope,
+          database,
+          opened: openStore(), // an IDBDatabase promise
           channel: channelName(scope),
           debug: !!config.debug,
           stallTimeout: config.stallTimeout, // ms without a byte before a request is retried

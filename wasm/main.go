@@ -33,7 +33,11 @@ func start(ctx context.Context, host safejs.Value) error {
 	if err != nil {
 		return err
 	}
-	store, err := bridge.OpenStore(ctx, db)
+	opened, err := host.Get("opened")
+	if err != nil {
+		return err
+	}
+	store, err := bridge.OpenStore(ctx, opened)
 	if err != nil {
 		return fmt.Errorf("opening IndexedDB %q: %w", db, err)
 	}
