@@ -40,6 +40,14 @@ func jsFunc(src string) safejs.Value {
 
 // testIO is the shim's I/O helper object: the runner loads js/55-io.js into the page
 // (WASMEXEC_SCRIPTS in the Makefile), where bodyIO is a global function.
+// TestMain installs the I/O helper Await goes through, as the worker does at start.
+func TestMain(m *testing.M) {
+	if err := UseIO(testIO()); err != nil {
+		panic(err)
+	}
+	os.Exit(m.Run())
+}
+
 func testIO() safejs.Value {
 	io, err := safejs.MustGetGlobal("bodyIO").Invoke()
 	if err != nil {

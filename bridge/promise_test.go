@@ -5,6 +5,8 @@ package bridge
 import (
 	"context"
 	"errors"
+	"fmt"
+	"syscall/js"
 	"testing"
 	"time"
 
@@ -69,6 +71,58 @@ func TestAwaitContextEnds(t *testing.T) {
 	_, err = Await(ctx, never)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Less(t, time.Since(start), time.Second)
+}
+
+// Awaits share one callback: each outcome reaches its own waiter, in whatever order they settle,
+// and a waiter that gave up is forgotten without harm when its promise settles later.
+func TestAwaitsShareOneCallback(t *testing.T) {
+	a := awaits.Load()
+	delayed := jsFunc(`(ms, v, fail) => new Promise((resolve, reject) => setTimeout(() => (fail ? reject(new RangeError(v)) : resolve(v)), ms))`)
+	type result struct {
+		i   int
+		v   string
+		err error
+	}
+	const n = 20
+	results := make(chan result, n)
+	for i := 0; i < n; i++ {
+		p, err := delayed.Invoke((n-i)*5, fmt.Sprint("v", i), i%5 == 0) // later ones settle first
+		require.NoError(t, err)
+		go func() {
+			v, err := Await(testCtx(t), p)
+			s, _ := v.String()
+			results <- result{i, s, err}
+		}()
+	}
+	for range n {
+		r := <-results
+		if r.i%5 == 0 {
+			var je *JSError
+			require.True(t, errors.As(r.err, &je), "%d: %v", r.i, r.err)
+			assert.Equal(t, "RangeError", je.Name)
+			assert.Equal(t, fmt.Sprint("v", r.i), je.Message)
+		} else {
+			require.NoError(t, r.err)
+			assert.Equal(t, fmt.Sprint("v", r.i), r.v)
+		}
+	}
+
+	late, err := delayed.Invoke(100, "late", false)
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	_, err = Await(ctx, late)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	a.mu.Lock()
+	assert.Empty(t, a.waiting, "a waiter that gave up is forgotten at once, not when (if ever) its promise settles")
+	a.mu.Unlock()
+	_, err = Await(testCtx(t), late) // settles after the first waiter left; the program goes on
+	require.NoError(t, err)
+}
+
+func TestAwaitNonPromiseFails(t *testing.T) {
+	_, err := Await(testCtx(t), safejs.Safe(js.ValueOf(3)))
+	assert.Error(t, err)
 }
 
 func TestPromiseResolves(t *testing.T) {

@@ -44,6 +44,10 @@
         body.pending = null;
         return first.then(take);
       },
+      // settle reports how promise ends to Go's one callback, by the waiter's id (bridge/promise.go).
+      settle(promise, id, report) {
+        promise.then((v) => { report(id, true, v); }, (e) => { report(id, false, e); });
+      },
       // cancel stops the body; a stream that already failed rejects here, with nothing to report.
       cancel(body) {
         body.pending = null;

@@ -33,6 +33,13 @@ func start(ctx context.Context, host safejs.Value) error {
 	if err != nil {
 		return err
 	}
+	io, err := host.Get("io")
+	if err != nil {
+		return err
+	}
+	if err := bridge.UseIO(io); err != nil {
+		return err
+	}
 	opened, err := host.Get("opened")
 	if err != nil {
 		return err
@@ -50,10 +57,6 @@ func start(ctx context.Context, host safejs.Value) error {
 		if ms, _ := v.Float(); ms > 0 {
 			cfg.StallTimeout = time.Duration(ms * float64(time.Millisecond))
 		}
-	}
-	io, err := host.Get("io")
-	if err != nil {
-		return err
 	}
 	console := safejs.MustGetGlobal("console")
 	engine := core.New(core.Platform{
