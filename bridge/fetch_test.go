@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -186,6 +187,77 @@ func TestBodyReadsRunsAndDeliversChunksBeforeAFailure(t *testing.T) {
 	}
 	assert.Equal(t, []int{1, 2, 3}, sizes, "every chunk before the failure, in order")
 	assert.Equal(t, 3, calls, "a run of the two chunks at hand, one of the chunk that came later, one for the failure")
+}
+
+// A body whose Content-Length has arrived in full ends with the run that brings its last byte,
+// without waiting for the stream's close (which never comes, here). The close is still read, and the
+// stream is not cancelled: a cancel may close the connection the next request could reuse.
+func TestBodyEndsAtItsDeclaredLength(t *testing.T) {
+	handle, err := jsFunc(`() => {
+		const reads = [
+			() => Promise.resolve({ done: false, value: new Uint8Array(3) }),
+			() => new Promise((r) => setTimeout(() => r({ done: false, value: new Uint8Array(2) }), 20)),
+			() => new Promise(() => {}),
+		];
+		const h = { reads: 0, cancels: 0, pending: null, left: 5 };
+		h.reader = { read: () => reads[h.reads++](), cancel: () => { h.cancels++; return Promise.resolve(); } };
+		return h;
+	}`).Invoke()
+	require.NoError(t, err)
+	b := &body_{io: testIO(), handle: handle, stop: func() bool { return true }}
+	var sizes []int
+	for {
+		c, err := b.Next(testCtx(t))
+		if err == io.EOF {
+			break
+		}
+		require.NoError(t, err)
+		sizes = append(sizes, c.Len())
+	}
+	b.Cancel()
+	assert.Equal(t, []int{3, 2}, sizes)
+	reads, _ := handle.Get("reads")
+	cancels, _ := handle.Get("cancels")
+	n, _ := reads.Int()
+	m, _ := cancels.Int()
+	assert.Equal(t, 3, n, "the close is read")
+	assert.Equal(t, 0, m, "a body that arrived whole is not cancelled")
+}
+
+// The declared length comes from Content-Length, except for an encoded body, whose chunks are
+// decoded, and a cross-origin one, which hides Content-Encoding.
+func TestFetchDeclaresTheBodyLength(t *testing.T) {
+	same := origin(t)
+	cross := strings.Replace(same, "127.0.0.1", "localhost", 1) // the same server, another origin
+	require.NotEqual(t, same, cross)
+	for url, want := range map[string]int{
+		same + "/bytes?n=70000":        70000,
+		same + "/bytes?n=70000&gzip=1": -1,
+		cross + "/bytes?n=70000":       -1,
+	} {
+		path := url
+		f := NewFetcher(testIO())
+		init, err := safejs.MustGetGlobal("Object").New()
+		require.NoError(t, err)
+		_, handle, err := f.head(testCtx(t), url, init)
+		require.NoError(t, err, path)
+		left, err := handle.Get("left")
+		require.NoError(t, err)
+		n, _ := left.Int()
+		assert.Equal(t, want, n, path)
+		b := &body_{io: f.io, handle: handle, stop: func() bool { return true }}
+		total := 0
+		for {
+			c, err := b.Next(testCtx(t))
+			if err == io.EOF {
+				break
+			}
+			require.NoError(t, err, path)
+			total += c.Len()
+		}
+		assert.Equal(t, 70000, total, path)
+		b.Cancel()
+	}
 }
 
 // Cancel calls reader.cancel(), whose promise rejects once the stream has

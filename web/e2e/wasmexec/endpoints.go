@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"io"
@@ -16,7 +18,9 @@ import (
 //
 //	/bytes?n=<N>    N bytes, byte i = i % 251, ETag "bytes-N"; Range (206 +
 //	                Content-Range, 416 when unsatisfiable), If-Range,
-//	                If-None-Match and HEAD as in http.ServeContent
+//	                If-None-Match and HEAD as in http.ServeContent; with
+//	                &gzip=1, the whole body gzip-encoded, with its encoded
+//	                Content-Length
 //	/status/<code>  status <code> (200-599) with body "status <code>"
 //	/echo           any method: JSON {method, url, headers, body}, header
 //	                names lower-case and repeated values joined by ", "
@@ -57,6 +61,16 @@ func serveBytes(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/octet-stream")
+	if r.URL.Query().Has("gzip") {
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		_, _ = io.Copy(zw, &pattern{size: n})
+		_ = zw.Close()
+		w.Header().Set("Content-Encoding", "gzip")
+		w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+		_, _ = w.Write(buf.Bytes())
+		return
+	}
 	w.Header().Set("ETag", `"bytes-`+strconv.FormatInt(n, 10)+`"`)
 	http.ServeContent(w, r, "", time.Time{}, &pattern{size: n})
 }
