@@ -26,15 +26,21 @@ func (e *Engine) perform(f *bgFetch) {
 		done[i] = f.doc.Records[i].Result
 	}
 	e.mu.Unlock()
+	// A record's goroutine starts once it holds a network slot: a fan-out of many records keeps one
+	// waiting goroutine per fetch, not one per record (the collector scans every goroutine's stack).
 	for i := 0; i < n; i++ {
 		if done[i] != "" {
 			settle(done[i])
 			continue
 		}
+		if err := e.sched.acquire(f.ctx, f.doc.UniqueID); err != nil {
+			settle(e.recordEnded(f, i, ReasonAborted)) // aborted, or the engine is stopping
+			continue
+		}
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			settle(e.completeRecord(f, i))
+			settle(e.completeRecord(f, i, true))
 		}(i)
 	}
 	wg.Wait()

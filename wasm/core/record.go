@@ -17,21 +17,21 @@ var (
 	errTotalExceeded = errors.New("downloadTotal exceeded")
 )
 
-// completeRecord fetches one record until it settles and returns its result (SPEC §3.3).
-func (e *Engine) completeRecord(f *bgFetch, i int) (result string) {
+// completeRecord fetches one record until it settles and returns its result (SPEC §3.3). With
+// holding, its first attempt uses the network slot the caller acquired for it.
+func (e *Engine) completeRecord(f *bgFetch, i int, holding bool) (result string) {
 	defer func() {
 		if r := recover(); r != nil {
 			e.p.Logf("bgfetch: record %d of %q: %v", i, f.doc.ID, r)
 			result = ReasonFetchError
 		}
-		if e.ctx.Err() == nil { // a stopping engine leaves the record to resume on the next start
-			e.setRecordResult(f, i, result)
-		}
+		result = e.recordEnded(f, i, result)
 	}()
 	backoff := e.cfg.RetryBackoff
 	for failures := 0; ; {
 		before := e.stored(f, i)
-		result, err := e.attempt(f, i)
+		result, err := e.attempt(f, i, holding)
+		holding = false
 		if f.ctx.Err() != nil {
 			return ReasonAborted
 		}
@@ -77,11 +77,23 @@ func (e *Engine) setRecordResult(f *bgFetch, i int, result string) {
 	}
 }
 
-// attempt makes one request for record i. It returns the record's result, or "" with a nil
-// error when the body is still incomplete, or an error (wrapping errRetry if retryable).
-func (e *Engine) attempt(f *bgFetch, i int) (string, error) {
-	if err := e.sched.acquire(f.ctx, f.doc.UniqueID); err != nil {
-		return "", err
+// recordEnded stores the result of record i, unless the engine is stopping: then the record
+// resumes on the next start.
+func (e *Engine) recordEnded(f *bgFetch, i int, result string) string {
+	if e.ctx.Err() == nil {
+		e.setRecordResult(f, i, result)
+	}
+	return result
+}
+
+// attempt makes one request for record i, in the slot the caller holds or one it waits for. It
+// returns the record's result, or "" with a nil error when the body is still incomplete, or an
+// error (wrapping errRetry if retryable).
+func (e *Engine) attempt(f *bgFetch, i int, holding bool) (string, error) {
+	if !holding {
+		if err := e.sched.acquire(f.ctx, f.doc.UniqueID); err != nil {
+			return "", err
+		}
 	}
 	release := sync.OnceFunc(e.sched.release) // storeBody frees the slot as soon as the body has arrived
 	defer release()

@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -135,6 +136,33 @@ func TestSchedulerBoundsRequestsInFlightAndSurvivesCancellation(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		require.NoError(t, s.acquire(ctx, "after"))
 	}
+}
+
+// Records waiting for a network slot have no goroutine yet: a fetch of 300 records, whose first
+// requests hold every slot, adds a handful of goroutines, not one per record; all then complete.
+func TestWaitingRecordsHoldNoGoroutine(t *testing.T) {
+	h := newHarness(t, nil, nil)
+	gate := make(chan struct{})
+	var reqs []Request
+	for i := 0; i < 300; i++ {
+		url := fmt.Sprintf("https://a/wait/%d", i)
+		h.net.res[url] = &resource{status: 200, body: pattern(100, byte(i)), etag: `"w"`, gate: gate}
+		reqs = append(reqs, get(url))
+	}
+	before := runtime.NumGoroutine()
+	_, err := h.e.Fetch(context.Background(), "many", reqs, nil, Options{})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		h.net.mu.Lock()
+		defer h.net.mu.Unlock()
+		return len(h.net.log) == testConfig().MaxInFlight
+	}, 5*time.Second, time.Millisecond, "the first requests take every slot")
+	time.Sleep(20 * time.Millisecond) // time for any goroutine that would be started to start
+	assert.Less(t, runtime.NumGoroutine()-before, 30)
+	close(gate)
+	final := h.rec.wait(t)
+	assert.Equal(t, ResultSuccess, final.Result)
+	assert.EqualValues(t, 300*100, final.Downloaded)
 }
 
 func TestNonGETRequestRestartsFromScratchAfterAStop(t *testing.T) {
