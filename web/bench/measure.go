@@ -240,44 +240,47 @@ func measure(c benchConfig, runs int, sz sizes, origin string, files *server.Ser
 	return figs, nil
 }
 
-// idleRestart measures a worker start with the module in the browser's caches, in a browser of its
-// own that stops idle workers (Firefox has no DevTools call to stop them).
+// firstStart launches a browser, opens the bench page and waits for the engine's first start; the
+// caller closes the page's browser.
+func firstStart(launch func(context.Context) (browser.Browser, error), url string) (*page, startup, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	b, err := launch(ctx)
+	cancel()
+	if err != nil {
+		return nil, startup{}, err
+	}
+	p := &page{b: b, url: url}
+	var first startup
+	if err := p.open(); err != nil {
+		b.Close()
+		return nil, startup{}, err
+	}
+	if err := p.eval(&first, `bench.startup()`); err != nil {
+		b.Close()
+		return nil, startup{}, err
+	}
+	return p, first, nil
+}
+
 // coldStart is the engine's first start in a fresh browser, whose profile has no cached module.
 func coldStart(c benchConfig, url string) (float64, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	b, err := c.launch(ctx)
-	cancel()
+	p, first, err := firstStart(c.launch, url)
 	if err != nil {
 		return 0, err
 	}
-	defer b.Close()
-	p := &page{b: b, url: url}
-	if err := p.open(); err != nil {
-		return 0, err
-	}
-	var first startup
-	if err := p.eval(&first, `bench.startup()`); err != nil {
-		return 0, err
-	}
+	defer p.b.Close()
 	return first.Ready, nil
 }
 
+// idleRestart measures a worker start with the module in the browser's caches, in a browser of its
+// own that stops idle workers (Firefox has no DevTools call to stop them).
 func idleRestart(c benchConfig, url string) (float64, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	b, err := c.idle(ctx)
-	cancel()
+	p, first, err := firstStart(c.idle, url)
 	if err != nil {
 		return 0, err
 	}
-	defer b.Close()
-	p := &page{b: b, url: url}
-	if err := p.open(); err != nil {
-		return 0, err
-	}
-	var first, again startup
-	if err := p.eval(&first, `bench.startup()`); err != nil {
-		return 0, err
-	}
+	defer p.b.Close()
+	var again startup
 	for deadline := time.Now().Add(30 * time.Second); ; {
 		time.Sleep(4 * time.Second) // past the idle timeouts (1 s + 2 s extended)
 		if err := p.eval(&again, `bench.startup()`); err != nil {
