@@ -17,8 +17,8 @@ var (
 	errTotalExceeded = errors.New("downloadTotal exceeded")
 )
 
-// completeRecord fetches one record until it settles and returns its result (SPEC §3.3). With
-// holding, its first attempt uses the network slot the caller acquired for it.
+// completeRecord fetches one record until it settles and returns its result (SPEC §3.3). Each
+// attempt waits for a network slot, except a first one whose slot the caller holds (holding).
 func (e *Engine) completeRecord(f *bgFetch, i int, holding bool) (result string) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -29,9 +29,12 @@ func (e *Engine) completeRecord(f *bgFetch, i int, holding bool) (result string)
 	}()
 	backoff := e.cfg.RetryBackoff
 	for failures := 0; ; {
-		before := e.stored(f, i)
-		result, err := e.attempt(f, i, holding)
+		if !holding && e.sched.acquire(f.ctx, f.doc.UniqueID) != nil {
+			return ReasonAborted // only an ended fetch stops the wait
+		}
 		holding = false
+		before := e.stored(f, i)
+		result, err := e.attempt(f, i)
 		if f.ctx.Err() != nil {
 			return ReasonAborted
 		}
@@ -86,15 +89,10 @@ func (e *Engine) recordEnded(f *bgFetch, i int, result string) string {
 	return result
 }
 
-// attempt makes one request for record i, in the slot the caller holds or one it waits for. It
+// attempt makes one request for record i in the network slot the caller holds, and frees it. It
 // returns the record's result, or "" with a nil error when the body is still incomplete, or an
 // error (wrapping errRetry if retryable).
-func (e *Engine) attempt(f *bgFetch, i int, holding bool) (string, error) {
-	if !holding {
-		if err := e.sched.acquire(f.ctx, f.doc.UniqueID); err != nil {
-			return "", err
-		}
-	}
+func (e *Engine) attempt(f *bgFetch, i int) (string, error) {
 	release := sync.OnceFunc(e.sched.release) // storeBody frees the slot as soon as the body has arrived
 	defer release()
 
