@@ -4,7 +4,6 @@ package bridge
 
 import (
 	"context"
-	"errors"
 	"runtime"
 	"sync"
 
@@ -23,10 +22,10 @@ const (
 // those that arrive while a write transaction runs commit together in the next one, so many
 // fetches finishing at once cost a few transactions (~2 ms each) instead of one per write,
 // and a fetch's document is put once per transaction however many of its writes it holds.
-// Every transaction is built without blocking so it cannot auto-commit half way.
+// A write transaction is one call to the I/O helper's commit (js/55-io.js), which builds it
+// without waiting, so it cannot auto-commit half way.
 type Store struct {
-	db                    safejs.Value
-	keyRange, array, blob safejs.Value
+	db, io, keyRange safejs.Value
 
 	mu      sync.Mutex
 	queue   []*write
@@ -39,56 +38,26 @@ type write struct {
 	ctx      context.Context
 	uniqueID string
 	doc      []byte // the fetch document to store, if any: only a batch's last one per fetch is put
-	fill     func(stores map[string]safejs.Value) error
+	ops      []any  // its other writes, as the I/O helper's commit reads them (js/55-io.js writeOps)
 	done     chan error
 }
 
+// The writes commit understands, each followed by its arguments.
+const (
+	opDocument = iota // uniqueId, JSON text
+	opSegment         // uniqueId, record, generation, seq, n, then n chunks joined into one Blob
+	opBody            // uniqueId, record, body
+	opDelete          // uniqueId: the fetch with its bodies and segments
+)
+
 // OpenStore takes the database from opened, a promise of an IDBDatabase: the shim starts opening
-// it (openEngineDatabase) while the module compiles.
-func OpenStore(ctx context.Context, opened safejs.Value) (*Store, error) {
+// it (openEngineDatabase) while the module compiles. io is the shim's I/O helper (js/55-io.js).
+func OpenStore(ctx context.Context, opened, io safejs.Value) (*Store, error) {
 	db, err := Await(ctx, opened)
 	if err != nil {
 		return nil, err
 	}
-	return &Store{db: db, keyRange: safejs.MustGetGlobal("IDBKeyRange"),
-		array: safejs.MustGetGlobal("Array"), blob: safejs.MustGetGlobal("Blob")}, nil
-}
-
-// waitTransaction waits for an IDBTransaction to commit.
-func waitTransaction(ctx context.Context, target safejs.Value) error {
-	ch := make(chan error, 1)
-	settle := func(err error) {
-		select { // callbacks run on the JS event loop and must never block
-		case ch <- err:
-		default:
-		}
-	}
-	ok, _ := safejs.FuncOf(func(_ safejs.Value, _ []safejs.Value) any { settle(nil); return nil })
-	fail, _ := safejs.FuncOf(func(_ safejs.Value, args []safejs.Value) any {
-		// The failed request is the event's target; the transaction's own error is still null then.
-		from, _ := arg(args, 0).Get("target")
-		if from.IsUndefined() || from.IsNull() {
-			from = target
-		}
-		e, _ := from.Get("error")
-		if e.IsNull() || e.IsUndefined() {
-			settle(errors.New("AbortError: transaction aborted"))
-		} else {
-			settle(errorOf(e))
-		}
-		return nil
-	})
-	defer ok.Release()
-	defer fail.Release()
-	_ = target.Set("oncomplete", ok.Value())
-	_ = target.Set("onabort", fail.Value())
-	_ = target.Set("onerror", fail.Value())
-	select {
-	case err := <-ch:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return &Store{db: db, io: io, keyRange: safejs.MustGetGlobal("IDBKeyRange")}, nil
 }
 
 // tx runs fill inside a new transaction and waits for it to commit.
@@ -109,13 +78,18 @@ func (s *Store) tx(ctx context.Context, mode string, fill func(stores map[string
 		_, _ = t.Call("abort")
 		return err
 	}
-	return waitTransaction(ctx, t)
+	p, err := s.io.Call("transactionDone", t)
+	if err != nil {
+		return err
+	}
+	_, err = Await(ctx, p)
+	return err
 }
 
-// write queues doc (if not nil) and fill (if not nil) for the next write transaction and waits
-// until that transaction commits.
-func (s *Store) write(ctx context.Context, uniqueID string, doc []byte, fill func(stores map[string]safejs.Value) error) error {
-	w := &write{ctx: ctx, uniqueID: uniqueID, doc: doc, fill: fill, done: make(chan error, 1)}
+// write queues doc (if not nil) and ops for the next write transaction and waits until that
+// transaction commits.
+func (s *Store) write(ctx context.Context, uniqueID string, doc []byte, ops ...any) error {
+	w := &write{ctx: ctx, uniqueID: uniqueID, doc: doc, ops: ops, done: make(chan error, 1)}
 	s.mu.Lock()
 	s.queue = append(s.queue, w)
 	if !s.writing {
@@ -172,22 +146,19 @@ func (s *Store) commit(batch []*write) error {
 			last[w.uniqueID] = i
 		}
 	}
-	return s.tx(context.Background(), "readwrite", func(st map[string]safejs.Value) error {
-		for i, w := range batch {
-			if w.doc != nil && last[w.uniqueID] == i {
-				if _, err := st[storeFetches].Call("put", string(w.doc), w.uniqueID); err != nil {
-					return err
-				}
-			}
-			if w.fill == nil {
-				continue
-			}
-			if err := w.fill(st); err != nil {
-				return err
-			}
+	args := []any{s.db}
+	for i, w := range batch {
+		if w.doc != nil && last[w.uniqueID] == i {
+			args = append(args, opDocument, w.uniqueID, string(w.doc))
 		}
-		return nil
-	}, storeFetches, storeBodies, storeSegments)
+		args = append(args, w.ops...)
+	}
+	p, err := s.io.Call("commit", args...)
+	if err != nil {
+		return err
+	}
+	_, err = Await(context.Background(), p)
+	return err
 }
 
 // Load implements core.Store.
@@ -213,35 +184,26 @@ func (s *Store) Load(ctx context.Context) ([][]byte, error) {
 
 // Create implements core.Store.
 func (s *Store) Create(ctx context.Context, uniqueID string, doc []byte, bodies map[int]any) error {
-	return s.write(ctx, uniqueID, doc, func(st map[string]safejs.Value) error {
-		for i, b := range bodies {
-			if _, err := st[storeBodies].Call("put", b, []any{uniqueID, i}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	var ops []any
+	for i, b := range bodies {
+		ops = append(ops, opBody, uniqueID, i, b)
+	}
+	return s.write(ctx, uniqueID, doc, ops...)
 }
 
 // Put implements core.Store. A segment is stored as one Blob of its chunks: readers that hold
 // its handle can still read it after the fetch's data is deleted (js/ pins settled records).
 func (s *Store) Put(ctx context.Context, uniqueID string, doc []byte, seg *core.Segment) error {
-	var value safejs.Value
-	if seg != nil {
-		var err error
-		if value, err = s.join(seg.Chunks); err != nil {
-			return err
-		}
-		s.collectAfter(seg.Chunks)
-	}
 	if seg == nil {
-		return s.write(ctx, uniqueID, doc, nil)
+		return s.write(ctx, uniqueID, doc)
 	}
-	key := []any{uniqueID, seg.Record, seg.Generation, seg.Seq}
-	return s.write(ctx, uniqueID, doc, func(st map[string]safejs.Value) error {
-		_, err := st[storeSegments].Call("put", value, key)
-		return err
-	})
+	s.collectAfter(seg.Chunks)
+	ops := make([]any, 0, 6+len(seg.Chunks))
+	ops = append(ops, opSegment, uniqueID, seg.Record, seg.Generation, seg.Seq, len(seg.Chunks))
+	for _, c := range seg.Chunks {
+		ops = append(ops, c.(Chunk).Value)
+	}
+	return s.write(ctx, uniqueID, doc, ops...)
 }
 
 // gcEvery is how many segment bytes pass between collections of the Go heap.
@@ -262,19 +224,6 @@ func (s *Store) collectAfter(chunks []core.Chunk) {
 	}
 }
 
-func (s *Store) join(chunks []core.Chunk) (safejs.Value, error) {
-	parts, err := s.array.New(len(chunks))
-	if err != nil {
-		return safejs.Undefined(), err
-	}
-	for i, c := range chunks {
-		if err := parts.SetIndex(i, c.(Chunk).Value); err != nil {
-			return safejs.Undefined(), err
-		}
-	}
-	return s.blob.New(parts)
-}
-
 // Body implements core.Store.
 func (s *Store) Body(ctx context.Context, uniqueID string, record int) (any, error) {
 	var req safejs.Value
@@ -291,20 +240,7 @@ func (s *Store) Body(ctx context.Context, uniqueID string, record int) (any, err
 
 // Delete implements core.Store.
 func (s *Store) Delete(ctx context.Context, uniqueID string) error {
-	span, err := s.span(uniqueID)
-	if err != nil {
-		return err
-	}
-	return s.write(ctx, uniqueID, nil, func(st map[string]safejs.Value) error {
-		if _, err := st[storeFetches].Call("delete", uniqueID); err != nil {
-			return err
-		}
-		if _, err := st[storeBodies].Call("delete", span); err != nil {
-			return err
-		}
-		_, err := st[storeSegments].Call("delete", span)
-		return err
-	})
+	return s.write(ctx, uniqueID, nil, opDelete, uniqueID)
 }
 
 // Sweep implements core.Store: one read of the keys, then one transaction deleting the rest.

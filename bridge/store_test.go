@@ -49,7 +49,7 @@ func opening(name string) safejs.Value {
 func openTestStore(t *testing.T) (*Store, string) {
 	t.Helper()
 	name := uniqueName(t)
-	s, err := OpenStore(testCtx(t), opening(name))
+	s, err := OpenStore(testCtx(t), opening(name), testIO())
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		_, _ = s.db.Call("close")
@@ -191,7 +191,7 @@ func TestStorePersistsAcrossOpens(t *testing.T) {
 	require.NoError(t, s.Put(ctx, "u1", []byte(`{"v":2}`), seg))
 	_, _ = s.db.Call("close")
 
-	again, err := OpenStore(ctx, opening(db))
+	again, err := OpenStore(ctx, opening(db), testIO())
 	require.NoError(t, err)
 	defer func() { _, _ = again.db.Call("close") }()
 	docs, err := again.Load(ctx)
@@ -205,8 +205,8 @@ func TestStorePersistsAcrossOpens(t *testing.T) {
 }
 
 // A request that fails inside a transaction fires error (bubbling to the
-// transaction) before abort; waitRequest reads transaction.error in that first
-// handler, when it is still null, and reports a generic AbortError.
+// transaction) before abort; transaction.error is still null in that first
+// handler, so transactionDone (js/55-io.js) reports the request's error.
 func TestStoreTxKeepsRequestError(t *testing.T) {
 	s, _ := openTestStore(t)
 	err := s.tx(testCtx(t), "readwrite", func(st map[string]safejs.Value) error {

@@ -17,6 +17,41 @@
     return r.type === 'basic' && n !== null && /^\d+$/.test(n) && !r.headers.has('content-encoding') ? Number(n) : -1;
   }
 
+  // transactionDone resolves when tx commits, or rejects with why it did not.
+  function transactionDone(tx) {
+    return new Promise((resolve, reject) => {
+      // A failed request is the error event's target; the transaction's own error is still null then.
+      const fail = (e) => reject((e && e.target && e.target.error) || tx.error || new DOMException('The transaction was aborted.', 'AbortError'));
+      tx.oncomplete = () => resolve();
+      tx.onerror = fail;
+      tx.onabort = fail;
+    });
+  }
+
+  // The engine's writes, as bridge/idb.go flattens them: 0 document (uniqueId, JSON text),
+  // 1 segment (uniqueId, record, generation, seq, n, n chunks), 2 request body (uniqueId, record,
+  // body), 3 delete a fetch with its bodies and segments (uniqueId).
+  function writeOps(tx, ops) {
+    const fetches = tx.objectStore('fetches');
+    const bodies = tx.objectStore('bodies');
+    const segments = tx.objectStore('segments');
+    const span = (id) => IDBKeyRange.bound([id], [id, []]); // arrays sort after numbers
+    for (let i = 0; i < ops.length;) {
+      switch (ops[i]) {
+        case 0: fetches.put(ops[i + 2], ops[i + 1]); i += 3; break;
+        case 1: {
+          const n = ops[i + 5];
+          segments.put(new Blob(ops.slice(i + 6, i + 6 + n)), ops.slice(i + 1, i + 5));
+          i += 6 + n;
+          break;
+        }
+        case 2: bodies.put(ops[i + 3], [ops[i + 1], ops[i + 2]]); i += 4; break;
+        case 3: fetches.delete(ops[i + 1]); bodies.delete(span(ops[i + 1])); segments.delete(span(ops[i + 1])); i += 2; break;
+        default: throw new TypeError('bgfetch: unknown write ' + ops[i]);
+      }
+    }
+  }
+
   // Network I/O for the engine (bridge/fetch.go). Each call does several JS steps, so Go crosses into
   // JS once per response head and once per run of body chunks, not once per property or per chunk.
   // Kept free of the rest of the shim: the bridge's browser tests load this file alone.
@@ -62,6 +97,22 @@
       settle(promise, id, report) {
         promise.then((v) => { report(id, true, v); }, (e) => { report(id, false, e); });
       },
+      // commit makes ops one readwrite transaction of the engine's database and resolves when it
+      // commits. The ops are flat arguments (bridge/idb.go), so Go crosses once per transaction,
+      // where building each put, its key and the segment's Blob took a crossing each.
+      commit(db, ...ops) {
+        const tx = db.transaction(['fetches', 'bodies', 'segments'], 'readwrite');
+        const done = transactionDone(tx);
+        try {
+          writeOps(tx, ops);
+        } catch (e) {
+          done.catch(() => {}); // it rejects with the abort: e says why
+          tx.abort();
+          return Promise.reject(e);
+        }
+        return done;
+      },
+      transactionDone,
       // cancel stops the body; a stream that already failed rejects here, with nothing to report.
       cancel(body) {
         if (body.ended) return;

@@ -44,7 +44,7 @@ func start(ctx context.Context, host safejs.Value) error {
 	if err != nil {
 		return err
 	}
-	store, err := bridge.OpenStore(ctx, opened)
+	store, err := bridge.OpenStore(ctx, opened, io)
 	if err != nil {
 		return fmt.Errorf("opening IndexedDB %q: %w", db, err)
 	}
