@@ -4,92 +4,86 @@ package bridge
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"strconv"
+	"strings"
 
 	"github.com/bgfetch/bgfetch/wasm/core"
 	"github.com/hack-pad/safejs"
-	"github.com/valyala/fastjson"
 )
 
 // Fetcher is core.Fetcher over the browser's fetch(); body bytes stay in JS. It goes through the
-// shim's I/O helpers (js/55-io.js), which answer a response head or a run of chunks in one crossing.
+// shim's I/O helpers (js/55-io.js): one call sends the request and answers its head with the
+// body's first run of chunks, and each later call answers a run.
 type Fetcher struct {
-	io, abortController, json safejs.Value
+	io safejs.Value
 }
 
 // NewFetcher uses io, the object js/55-io.js's bodyIO() returns.
 func NewFetcher(io safejs.Value) *Fetcher {
-	return &Fetcher{io: io, abortController: safejs.MustGetGlobal("AbortController"), json: safejs.MustGetGlobal("JSON")}
+	return &Fetcher{io: io}
 }
 
 // Fetch implements core.Fetcher.
 func (f *Fetcher) Fetch(ctx context.Context, req *core.Request, body any, rangeStart int64, ifRange string) (*core.Response, core.Body, error) {
-	ctrl, err := f.abortController.New()
+	p, err := f.io.Call("fetch", req.URL, string(req.InitJSON(rangeStart, ifRange)), body)
 	if err != nil {
 		return nil, nil, err
 	}
-	signal, _ := ctrl.Get("signal")
-	init, err := f.requestInit(req, body, rangeStart, ifRange, signal)
-	if err != nil {
-		return nil, nil, err
-	}
+	abort := func() { _, _ = p.Call("abort") }
 	// The request is cancelled with the context, until the body is done (no goroutine waits for it).
-	stop := context.AfterFunc(ctx, func() { _, _ = ctrl.Call("abort") })
-	resp, handle, err := f.head(ctx, req.URL, init)
+	stop := context.AfterFunc(ctx, abort)
+	resp, b, err := f.open(ctx, p)
 	if err != nil {
 		stop()
-		_, _ = ctrl.Call("abort") // a response that arrived but could not be read frees its connection
+		abort() // a response that arrived but could not be read frees its connection
 		return nil, nil, err
 	}
-	return resp, &body_{io: f.io, handle: handle, stop: stop}, nil
+	b.stop = stop
+	return resp, b, nil
 }
 
-// head sends the request and returns the response head and the body's handle (null without a body).
-func (f *Fetcher) head(ctx context.Context, url string, init safejs.Value) (*core.Response, safejs.Value, error) {
-	p, err := f.io.Call("fetch", url, init)
+// open waits for the fetch helper's answer: the response head, the body's handle (null without
+// a body) and its first run.
+func (f *Fetcher) open(ctx context.Context, p safejs.Value) (*core.Response, *body_, error) {
+	reply, err := Await(ctx, p)
 	if err != nil {
-		return nil, safejs.Null(), err
+		return nil, nil, err
 	}
-	pair, err := Await(ctx, p)
-	if err != nil {
-		return nil, safejs.Null(), err
-	}
-	text, _ := pair.Index(0)
+	text, _ := reply.Index(0)
 	s, err := text.String()
 	if err != nil {
-		return nil, safejs.Null(), err
+		return nil, nil, err
 	}
-	v, err := fastjson.Parse(s)
+	resp, err := parseHead(s)
 	if err != nil {
-		return nil, safejs.Null(), err
+		return nil, nil, err
 	}
-	handle, err := pair.Index(1)
+	handle, err := reply.Index(1)
 	if err != nil {
-		return nil, safejs.Null(), err
+		return nil, nil, err
 	}
-	return &core.Response{
-		Status: v.GetInt("status"), StatusText: string(v.GetStringBytes("statusText")),
-		URL: string(v.GetStringBytes("url")), Type: string(v.GetStringBytes("type")),
-		Redirected: v.GetBool("redirected"), Headers: core.HeadersFromJSON(v.Get("headers")),
-	}, handle, nil
+	b := &body_{io: f.io, handle: handle}
+	if err := b.take(reply, 2); err != nil {
+		return nil, nil, err
+	}
+	return resp, b, nil
 }
 
-// requestInit parses the core's RequestInit JSON (one crossing, where converting a Go map took
-// one per field and header) and adds the signal and the body, which are JS values.
-func (f *Fetcher) requestInit(req *core.Request, body any, rangeStart int64, ifRange string, signal safejs.Value) (safejs.Value, error) {
-	init, err := f.json.Call("parse", string(req.InitJSON(rangeStart, ifRange)))
-	if err != nil {
-		return safejs.Undefined(), err
+// parseHead reads the head as the I/O helper writes it (headText): status, statusText, url, type,
+// redirected, then header names and values, a line each.
+func parseHead(s string) (*core.Response, error) {
+	f := strings.Split(s, "\n")
+	status, err := strconv.Atoi(f[0])
+	if err != nil || len(f) < 5 || len(f)%2 == 0 {
+		return nil, fmt.Errorf("bridge: malformed response head %q", s)
 	}
-	if err := init.Set("signal", signal); err != nil {
-		return safejs.Undefined(), err
+	headers := make([][2]string, 0, (len(f)-5)/2)
+	for i := 5; i < len(f); i += 2 {
+		headers = append(headers, [2]string{f[i], f[i+1]})
 	}
-	if body != nil {
-		if err := init.Set("body", body); err != nil {
-			return safejs.Undefined(), err
-		}
-	}
-	return init, nil
+	return &core.Response{Status: status, StatusText: f[1], URL: f[2], Type: f[3], Redirected: f[4] == "1", Headers: headers}, nil
 }
 
 // body_ reads a body through the I/O helper, a run of chunks per crossing; each chunk stays a JS
@@ -139,15 +133,19 @@ func (b *body_) fill(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	chunks, _ := run.Index(0)
-	ended, _ := run.Index(1)
-	b.ended, _ = ended.Bool()
-	n, err := chunks.Length()
+	return b.take(run, 0)
+}
+
+// take queues a run, [ended, ...chunks], found in reply from index from.
+func (b *body_) take(reply safejs.Value, from int) error {
+	n, err := reply.Length()
 	if err != nil {
 		return err
 	}
-	for i := 0; i < n; i++ {
-		v, err := chunks.Index(i)
+	ended, _ := reply.Index(from)
+	b.ended, _ = ended.Bool()
+	for i := from + 1; i < n; i++ {
+		v, err := reply.Index(i)
 		if err != nil {
 			return err
 		}

@@ -53,6 +53,37 @@ func TestFetchWhole(t *testing.T) {
 	assert.Equal(t, pattern(0, 300000), readAll(t, body))
 }
 
+// A small body comes with its head: the one await of Fetch brings every byte, and reading it
+// takes no further call into the I/O helper.
+func TestFetchBringsASmallBodyWithItsHead(t *testing.T) {
+	calls := 0
+	count, err := safejs.FuncOf(func(safejs.Value, []safejs.Value) any { calls++; return nil })
+	require.NoError(t, err)
+	defer count.Release()
+	counted, err := jsFunc(`(io, count) => Object.assign({}, io, { read: (b) => { count(); return io.read(b); } })`).Invoke(testIO(), count.Value())
+	require.NoError(t, err)
+	resp, body, err := NewFetcher(counted).Fetch(testCtx(t), get(origin(t)+"/bytes?n=5000"), nil, 0, "")
+	require.NoError(t, err)
+	assert.Equal(t, "OK", resp.StatusText)
+	assert.False(t, resp.Redirected)
+	assert.Equal(t, pattern(0, 5000), readAll(t, body))
+	assert.Equal(t, 0, calls, "reads after the first run")
+}
+
+func TestParseHead(t *testing.T) {
+	resp, err := parseHead("404\nNot Found\nhttp://x/a?b\ncors\n1\ncontent-type\ntext/plain\nx-list\na, b")
+	require.NoError(t, err)
+	assert.Equal(t, &core.Response{Status: 404, StatusText: "Not Found", URL: "http://x/a?b", Type: "cors", Redirected: true,
+		Headers: [][2]string{{"content-type", "text/plain"}, {"x-list", "a, b"}}}, resp)
+	resp, err = parseHead("200\n\nhttp://x/\nbasic\n0")
+	require.NoError(t, err)
+	assert.Empty(t, resp.Headers)
+	for _, bad := range []string{"", "200", "200\nOK\nu\nbasic\n0\nname-without-value", "x\nOK\nu\nbasic\n0"} {
+		_, err := parseHead(bad)
+		assert.Error(t, err, "%q", bad)
+	}
+}
+
 func TestFetchRange(t *testing.T) {
 	req := get(origin(t) + "/bytes?n=300000")
 	resp, body, err := NewFetcher(testIO()).Fetch(testCtx(t), req, nil, 100000, `"bytes-300000"`)
@@ -236,16 +267,21 @@ func TestFetchDeclaresTheBodyLength(t *testing.T) {
 		cross + "/bytes?n=70000":       -1,
 	} {
 		path := url
-		f := NewFetcher(testIO())
-		init, err := safejs.MustGetGlobal("Object").New()
-		require.NoError(t, err)
-		_, handle, err := f.head(testCtx(t), url, init)
+		_, body, err := NewFetcher(testIO()).Fetch(testCtx(t), get(url), nil, 0, "")
 		require.NoError(t, err, path)
-		left, err := handle.Get("left")
+		b := body.(*body_)
+		left, err := b.handle.Get("left")
 		require.NoError(t, err)
 		n, _ := left.Int()
-		assert.Equal(t, want, n, path)
-		b := &body_{io: f.io, handle: handle, stop: func() bool { return true }}
+		if want < 0 {
+			assert.Equal(t, -1, n, path)
+		} else {
+			queued := 0 // the first run came with the head
+			for _, c := range b.queue {
+				queued += c.N
+			}
+			assert.Equal(t, want, n+queued, path)
+		}
 		total := 0
 		for {
 			c, err := b.Next(testCtx(t))

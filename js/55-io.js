@@ -52,47 +52,77 @@
     }
   }
 
+  // The response head as lines: status, statusText, url, type, redirected (1 or 0), then each
+  // header's name and value. None of them can hold a line break (the Fetch standard forbids it).
+  function headText(r) {
+    const lines = [r.status, r.statusText, r.url, r.type, r.redirected ? 1 : 0];
+    for (const [name, value] of r.headers) lines.push(name, value);
+    return lines.join('\n');
+  }
+
   // Network I/O for the engine (bridge/fetch.go). Each call does several JS steps, so Go crosses into
-  // JS once per response head and once per run of body chunks, not once per property or per chunk.
+  // JS once per request and once per run of body chunks, not once per property or per chunk.
   // Kept free of the rest of the shim: the bridge's browser tests load this file alone.
   function bodyIO() {
     const fetchFn = self.fetch.bind(self);
     const NOT_YET = {};
     const BATCH = 1 << 20; // the most one read() returns beyond its first chunk
+
+    // read → [ended, ...chunks]: it waits for one chunk, then takes the chunks the stream already
+    // holds. A read that would wait is kept for the next call, so no chunk is lost between calls.
+    function read(body) {
+      const run = [false];
+      let size = 0;
+      const take = (r) => {
+        if (r.done) {
+          run[0] = true;
+          return run;
+        }
+        run.push(r.value);
+        size += r.value.byteLength;
+        // The last declared byte ends the body: the run reports it without waiting for the close,
+        // which is read here and never cancelled, so the connection is kept for the next request.
+        if (body.left > 0 && (body.left -= r.value.byteLength) === 0) {
+          body.ended = true;
+          run[0] = true;
+          body.reader.read().catch(() => {});
+          return run;
+        }
+        if (size >= BATCH) return run;
+        const next = body.reader.read();
+        const keep = () => { body.pending = next; return run; };
+        // A failure after some chunks is kept too: the chunks in hand are delivered first.
+        return Promise.race([next, Promise.resolve(NOT_YET)]).then((v) => (v === NOT_YET ? keep() : take(v)), keep);
+      };
+      const first = body.pending || body.reader.read();
+      body.pending = null;
+      return first.then(take);
+    }
+
     return {
-      // fetch → [the response head as JSON, a body handle for read() or null].
-      fetch(url, init) {
-        return fetchFn(url, init).then((r) => [JSON.stringify({
-          status: r.status, statusText: r.statusText, url: r.url, type: r.type, redirected: r.redirected,
-          headers: Array.from(r.headers),
-        }), r.body ? { reader: r.body.getReader(), pending: null, left: declaredLength(r) } : null]);
+      // fetch → [the response head (headText), a body handle for read() or null, then the body's
+      // first run as read() gives it], so a small body costs Go one await. init is the RequestInit
+      // as JSON; the promise carries abort(), which aborts the request and its body.
+      fetch(url, init, body) {
+        const ctrl = new AbortController();
+        const options = JSON.parse(init);
+        options.signal = ctrl.signal;
+        if (body != null) options.body = body;
+        const p = fetchFn(url, options).then((r) => {
+          const head = headText(r);
+          if (!r.body) return [head, null, true];
+          const handle = { reader: r.body.getReader(), pending: null, left: declaredLength(r) };
+          return read(handle).then((run) => [head, handle, ...run], (e) => {
+            const failed = Promise.reject(e); // the head still counts: the next read() reports the failure
+            failed.catch(() => {});
+            handle.pending = failed;
+            return [head, handle, false];
+          });
+        });
+        p.abort = () => ctrl.abort();
+        return p;
       },
-      // read → [chunks, done]: it waits for one chunk, then takes the chunks the stream already holds.
-      // A read that would wait is kept for the next call, so no chunk is lost between calls.
-      read(body) {
-        const chunks = [];
-        let size = 0;
-        const take = (r) => {
-          if (r.done) return [chunks, true];
-          chunks.push(r.value);
-          size += r.value.byteLength;
-          // The last declared byte ends the body: the run reports it without waiting for the close,
-          // which is read here and never cancelled, so the connection is kept for the next request.
-          if (body.left > 0 && (body.left -= r.value.byteLength) === 0) {
-            body.ended = true;
-            body.reader.read().catch(() => {});
-            return [chunks, true];
-          }
-          if (size >= BATCH) return [chunks, false];
-          const next = body.reader.read();
-          const keep = () => { body.pending = next; return [chunks, false]; };
-          // A failure after some chunks is kept too: the chunks in hand are delivered first.
-          return Promise.race([next, Promise.resolve(NOT_YET)]).then((v) => (v === NOT_YET ? keep() : take(v)), keep);
-        };
-        const first = body.pending || body.reader.read();
-        body.pending = null;
-        return first.then(take);
-      },
+      read,
       // settle reports how promise ends to Go's one callback, by the waiter's id (bridge/promise.go).
       settle(promise, id, report) {
         promise.then((v) => { report(id, true, v); }, (e) => { report(id, false, e); });
