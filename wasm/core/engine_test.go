@@ -19,12 +19,15 @@ func TestFetchSucceedsAndStoresEveryByteInSegments(t *testing.T) {
 	for u, b := range bodies {
 		h.net.res[u] = &resource{status: 200, body: b, etag: `"e"`}
 	}
-	hold := h.rec.holdEvents() // hold the event open, as a waitUntil would
+	gate := make(chan struct{})
+	h.net.res["https://a/3"].gate = gate // the fetch stays active until its id is checked
+	hold := h.rec.holdEvents()           // hold the event open, as a waitUntil would
 	snap, err := h.e.Fetch(context.Background(), "three", []Request{get("https://a/1"), get("https://a/2"), get("https://a/3")}, nil, Options{})
 	require.NoError(t, err)
 	assert.Equal(t, "three", snap.ID)
 	assert.Equal(t, Snapshot{UniqueID: snap.UniqueID, ID: "three", RecordsAvailable: true}, snap)
 	assert.Equal(t, []string{"three"}, h.e.IDs())
+	close(gate)
 
 	var during []RecordView
 	go func() {
