@@ -99,7 +99,7 @@ func newAPI(t *testing.T) *apiEnv {
 	ctx, cancel := context.WithCancel(context.Background())
 	store, db := openTestStore(t)
 	h := newFakeHost(t)
-	notifier, err := NewNotifier(h.obj, uniqueName(t))
+	notifier, err := NewNotifier(h.obj, testIO(), uniqueName(t))
 	require.NoError(t, err)
 	cfg := core.DefaultConfig()
 	cfg.SegmentSize = 1 << 20

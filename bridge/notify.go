@@ -17,7 +17,7 @@ const syncTimeout = 500 * time.Millisecond
 // Notifier is core.Notifier: pages hear a BroadcastChannel, the worker's own instances and
 // events go through the shim's host object.
 type Notifier struct {
-	host, channel, json, clients safejs.Value
+	host, io, channel, json, clients safejs.Value
 
 	mu      sync.Mutex
 	acks    map[string]int
@@ -25,13 +25,14 @@ type Notifier struct {
 	wake    chan struct{}
 }
 
-// NewNotifier opens the registration's channel; pages acknowledge final updates on it.
-func NewNotifier(host safejs.Value, channelName string) (*Notifier, error) {
+// NewNotifier opens the registration's channel; pages acknowledge final updates on it. io is
+// the shim's I/O helper (js/55-io.js), which announces updates.
+func NewNotifier(host, io safejs.Value, channelName string) (*Notifier, error) {
 	ch, err := safejs.MustGetGlobal("BroadcastChannel").New(channelName)
 	if err != nil {
 		return nil, err
 	}
-	n := &Notifier{host: host, channel: ch, json: safejs.MustGetGlobal("JSON"),
+	n := &Notifier{host: host, io: io, channel: ch, json: safejs.MustGetGlobal("JSON"),
 		acks: map[string]int{}, settled: map[string]safejs.Value{}, wake: make(chan struct{})}
 	n.clients, _ = safejs.Global().Get("clients")
 	onMessage, err := safejs.FuncOf(func(_ safejs.Value, args []safejs.Value) any {
@@ -55,15 +56,9 @@ func NewNotifier(host safejs.Value, channelName string) (*Notifier, error) {
 	return n, nil
 }
 
-// snapshot makes the JS object of a snapshot, wrapped as {bgfetch: "update", snapshot} when asked.
-func (n *Notifier) snapshot(s core.Snapshot, wrapped bool) safejs.Value {
-	var b []byte
-	if wrapped {
-		b = append(s.AppendJSON([]byte(`{"bgfetch":"update","snapshot":`)), '}')
-	} else {
-		b = s.AppendJSON(nil)
-	}
-	out, _ := n.json.Call("parse", string(b))
+// snapshot makes the JS object of a snapshot.
+func (n *Notifier) snapshot(s core.Snapshot) safejs.Value {
+	out, _ := n.json.Call("parse", string(s.AppendJSON(nil)))
 	return out
 }
 
@@ -76,15 +71,14 @@ func (n *Notifier) Update(s core.Snapshot) {
 		}
 		n.mu.Unlock()
 	}
-	msg := n.snapshot(s, true) // one object serves both: the worker's instances and the pages' message
-	v, _ := msg.Get("snapshot")
-	settled, _ := n.host.Call("update", v)
+	// One crossing: the helper hands the snapshot to the worker's instances and posts it to pages.
+	msg := append(s.AppendJSON([]byte(`{"bgfetch":"update","snapshot":`)), '}')
+	settled, _ := n.io.Call("announce", n.host, n.channel, string(msg))
 	if s.Result != "" && s.RecordsAvailable && settled.Type() == safejs.TypeObject {
 		n.mu.Lock()
 		n.settled[s.UniqueID] = settled
 		n.mu.Unlock()
 	}
-	_, _ = n.channel.Call("postMessage", msg)
 }
 
 // Sync implements core.Notifier: it waits until the worker's realm and every window of the
@@ -139,7 +133,7 @@ func (n *Notifier) windowCount(ctx context.Context) int {
 
 // Dispatch implements core.Notifier.
 func (n *Notifier) Dispatch(ctx context.Context, event string, s core.Snapshot) error {
-	p, err := n.host.Call("dispatch", event, n.snapshot(s, false))
+	p, err := n.host.Call("dispatch", event, n.snapshot(s))
 	if err != nil {
 		return err
 	}

@@ -32,7 +32,7 @@ func listen(t *testing.T, name string) (safejs.Value, <-chan safejs.Value) {
 func TestNotifierUpdate(t *testing.T) {
 	h := newFakeHost(t)
 	name := uniqueName(t)
-	n, err := NewNotifier(h.obj, name)
+	n, err := NewNotifier(h.obj, testIO(), name)
 	require.NoError(t, err)
 	_, msgs := listen(t, name)
 	snap := core.Snapshot{UniqueID: "u1", ID: "one", Downloaded: 7, Result: "success", RecordsAvailable: true}
@@ -50,7 +50,7 @@ func TestNotifierUpdate(t *testing.T) {
 
 func TestNotifierDispatchWaitsForHost(t *testing.T) {
 	h := newFakeHost(t)
-	n, err := NewNotifier(h.obj, uniqueName(t))
+	n, err := NewNotifier(h.obj, testIO(), uniqueName(t))
 	require.NoError(t, err)
 	done := make(chan error, 1)
 	go func() { done <- n.Dispatch(testCtx(t), "backgroundfetchsuccess", core.Snapshot{UniqueID: "u1"}) }()
@@ -79,7 +79,7 @@ func TestNotifierDispatchWaitsForHost(t *testing.T) {
 }
 
 func TestNotifierSyncInPage(t *testing.T) {
-	n, err := NewNotifier(newFakeHost(t).obj, uniqueName(t))
+	n, err := NewNotifier(newFakeHost(t).obj, testIO(), uniqueName(t))
 	require.NoError(t, err)
 	start := time.Now()
 	n.Sync(testCtx(t), "u1")
@@ -93,7 +93,7 @@ func TestNotifierSyncCountsAcks(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, safejs.Global().Set("clients", clients))
 	name := uniqueName(t)
-	n, err := NewNotifier(newFakeHost(t).obj, name)
+	n, err := NewNotifier(newFakeHost(t).obj, testIO(), name)
 	require.NoError(t, safejs.Global().Delete("clients"))
 	require.NoError(t, err)
 	page, _ := listen(t, name)

@@ -143,6 +143,16 @@
         return done;
       },
       transactionDone,
+      // announce gives an update ({bgfetch: 'update', snapshot} as JSON) to the worker's own
+      // registrations (host.update) and posts it to pages on channel; it returns what update returns.
+      announce(host, channel, json) {
+        const msg = JSON.parse(json);
+        try {
+          return host.update(msg.snapshot);
+        } finally {
+          channel.postMessage(msg);
+        }
+      },
       // cancel stops the body; a stream that already failed rejects here, with nothing to report.
       cancel(body) {
         if (body.ended) return;

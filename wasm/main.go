@@ -48,7 +48,7 @@ func start(ctx context.Context, host safejs.Value) error {
 	if err != nil {
 		return fmt.Errorf("opening IndexedDB %q: %w", db, err)
 	}
-	notifier, err := bridge.NewNotifier(host, channel)
+	notifier, err := bridge.NewNotifier(host, io, channel)
 	if err != nil {
 		return err
 	}
