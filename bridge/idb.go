@@ -25,7 +25,7 @@ const (
 // A write transaction is one call to the I/O helper's commit (js/55-io.js), which builds it
 // without waiting, so it cannot auto-commit half way.
 type Store struct {
-	db, io, keyRange safejs.Value
+	db, io safejs.Value
 
 	mu      sync.Mutex
 	queue   []*write
@@ -57,7 +57,7 @@ func OpenStore(ctx context.Context, opened, io safejs.Value) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Store{db: db, io: io, keyRange: safejs.MustGetGlobal("IDBKeyRange")}, nil
+	return &Store{db: db, io: io}, nil
 }
 
 // tx runs fill inside a new transaction and waits for it to commit.
@@ -243,27 +243,30 @@ func (s *Store) Delete(ctx context.Context, uniqueID string) error {
 	return s.write(ctx, uniqueID, nil, opDelete, uniqueID)
 }
 
-// Sweep implements core.Store: one read of the keys, then one transaction deleting the rest.
+// Sweep implements core.Store: one read of the keys, then one write deleting the fetches not in live.
 func (s *Store) Sweep(ctx context.Context, live map[string]bool) error {
-	var bodies, segments safejs.Value
+	var reqs [3]safejs.Value
 	err := s.tx(ctx, "readonly", func(st map[string]safejs.Value) (err error) {
-		if bodies, err = st[storeBodies].Call("getAllKeys"); err != nil {
-			return err
+		for i, name := range []string{storeFetches, storeBodies, storeSegments} {
+			if reqs[i], err = st[name].Call("getAllKeys"); err != nil {
+				return err
+			}
 		}
-		segments, err = st[storeSegments].Call("getAllKeys")
-		return err
-	}, storeBodies, storeSegments)
+		return nil
+	}, storeFetches, storeBodies, storeSegments)
 	if err != nil {
 		return err
 	}
 	orphans := map[string]bool{}
-	for _, req := range []safejs.Value{bodies, segments} {
+	for i, req := range reqs {
 		keys, _ := req.Get("result")
 		n, _ := keys.Length()
-		for i := 0; i < n; i++ {
-			key, _ := keys.Index(i)
-			first, _ := key.Index(0)
-			if uid, err := first.String(); err == nil && !live[uid] {
+		for j := 0; j < n; j++ {
+			key, _ := keys.Index(j)
+			if i > 0 { // bodies and segments are keyed [uniqueId, …]
+				key, _ = key.Index(0)
+			}
+			if uid, err := key.String(); err == nil && !live[uid] {
 				orphans[uid] = true
 			}
 		}
@@ -271,24 +274,9 @@ func (s *Store) Sweep(ctx context.Context, live map[string]bool) error {
 	if len(orphans) == 0 {
 		return nil
 	}
-	return s.tx(ctx, "readwrite", func(st map[string]safejs.Value) error {
-		for uid := range orphans {
-			span, err := s.span(uid)
-			if err != nil {
-				return err
-			}
-			for _, name := range []string{storeBodies, storeSegments} {
-				if _, err := st[name].Call("delete", span); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	}, storeBodies, storeSegments)
-}
-
-// span is the key range of every body and segment of one fetch:
-// [id] < [id, anything] < [id, []] because arrays sort after numbers.
-func (s *Store) span(uniqueID string) (safejs.Value, error) {
-	return s.keyRange.Call("bound", []any{uniqueID}, []any{uniqueID, []any{}})
+	ops := make([]any, 0, 2*len(orphans))
+	for uid := range orphans {
+		ops = append(ops, opDelete, uid)
+	}
+	return s.write(ctx, "", nil, ops...)
 }

@@ -226,7 +226,9 @@ func TestStoreSweepKeepsOnlyLiveFetches(t *testing.T) {
 		seg := &core.Segment{Record: 0, Generation: 1, Seq: 2, Chunks: []core.Chunk{chunk(t, []byte(id))}}
 		require.NoError(t, s.Put(ctx, id, []byte(`"`+id+`"`), seg))
 	}
+	require.NoError(t, s.Put(ctx, "bare", []byte(`"unreadable"`), nil)) // a document alone goes too
 	require.NoError(t, s.Sweep(ctx, map[string]bool{"live": true}))
+	assert.Equal(t, `["live"]`, keysIDB(t, db, "fetches"))
 	assert.Equal(t, `[["live",0]]`, keysIDB(t, db, "bodies"))
 	assert.Equal(t, `[["live",0,1,2]]`, keysIDB(t, db, "segments"))
 	require.NoError(t, s.Sweep(ctx, map[string]bool{"live": true}), "nothing left to sweep")

@@ -103,6 +103,11 @@ func (s *memStore) Sweep(_ context.Context, live map[string]bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.drop(func(k string) bool { uid, _, _ := strings.Cut(k, "/"); return !live[uid] })
+	for uid := range s.docs {
+		if !live[uid] {
+			delete(s.docs, uid)
+		}
+	}
 	return nil
 }
 

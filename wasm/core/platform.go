@@ -43,7 +43,8 @@ type Store interface {
 	Body(ctx context.Context, uniqueID string, record int) (any, error)
 	// Delete removes a fetch document with all its bodies and segments.
 	Delete(ctx context.Context, uniqueID string) error
-	// Sweep removes the bodies and segments of every fetch not in live (data a stop left behind).
+	// Sweep removes every fetch not in live with its bodies and segments: data a stop left behind,
+	// and documents that could not be read (their data goes, so they could never be read whole).
 	Sweep(ctx context.Context, live map[string]bool) error
 }
 

@@ -63,6 +63,8 @@ func TestStartSweepsDataOfFetchesThatNoLongerExist(t *testing.T) {
 	doc := &fetchDoc{Version: SchemaVersion, UniqueID: "live", ID: "live", Phase: phaseActive,
 		Records: []recordDoc{{Request: get("https://a/live"), Length: -1, Stored: 3, Segments: 1}}}
 	store.docs["live"] = doc.encode()
+	store.docs["newer"] = []byte(`{"version":99}`) // a schema this engine cannot read: dropped with its data
+	store.segs["newer/0/0/0"] = []byte("unreadable")
 	store.segs["live/0/0/0"] = []byte("abc")
 	store.segs["gone/0/0/0"] = []byte("orphan")
 	store.segs["gone/1/2/3"] = []byte("orphan")
@@ -74,6 +76,8 @@ func TestStartSweepsDataOfFetchesThatNoLongerExist(t *testing.T) {
 	defer store.mu.Unlock()
 	assert.Equal(t, map[string][]byte{"live/0/0/0": []byte("abc")}, store.segs, "only the live fetch's data is left")
 	assert.Empty(t, store.bodies)
+	assert.Len(t, store.docs, 1, "the unreadable document is gone")
+	assert.Contains(t, store.docs, "live")
 }
 
 func TestSchedulerTakesTurnsBetweenFetches(t *testing.T) {
