@@ -26,8 +26,8 @@ func NewFetcher(io safejs.Value) *Fetcher {
 }
 
 // Fetch implements core.Fetcher.
-func (f *Fetcher) Fetch(ctx context.Context, req *core.Request, body any, rangeStart int64, ifRange string) (*core.Response, core.Body, error) {
-	p, err := f.io.Call("fetch", req.URL, string(req.InitJSON(rangeStart, ifRange)), body)
+func (f *Fetcher) Fetch(ctx context.Context, req *core.Request, body any, rangeStart int64, ifRange string, whole int64) (*core.Response, core.Body, error) {
+	p, err := f.io.Call("fetch", req.URL, string(req.InitJSON(rangeStart, ifRange)), body, whole)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -87,7 +87,7 @@ func parseHead(s string) (*core.Response, error) {
 }
 
 // body_ reads a body through the I/O helper, a run of chunks per crossing; each chunk stays a JS
-// Uint8Array.
+// Uint8Array, or is a Blob when the browser read the body whole.
 type body_ struct {
 	io, handle safejs.Value
 	stop       func() bool // ends the link between the context and the request's abort
@@ -96,7 +96,7 @@ type body_ struct {
 	ended      bool    // the stream has no chunk after the queue
 }
 
-// Chunk is a JS Uint8Array held by Go.
+// Chunk is a JS Uint8Array or Blob held by Go.
 type Chunk struct {
 	Value safejs.Value
 	N     int
@@ -150,6 +150,9 @@ func (b *body_) take(reply safejs.Value, from int) error {
 			return err
 		}
 		size, _ := v.Get("byteLength")
+		if size.IsUndefined() { // a Blob: a body the browser read whole
+			size, _ = v.Get("size")
+		}
 		s, _ := size.Int()
 		b.queue = append(b.queue, Chunk{Value: v, N: s})
 	}

@@ -43,7 +43,7 @@ func readAll(t *testing.T, b core.Body) []byte {
 func get(url string) *core.Request { return &core.Request{URL: url, Method: "GET"} }
 
 func TestFetchWhole(t *testing.T) {
-	resp, body, err := NewFetcher(testIO()).Fetch(testCtx(t), get(origin(t)+"/bytes?n=300000"), nil, 0, "")
+	resp, body, err := NewFetcher(testIO()).Fetch(testCtx(t), get(origin(t)+"/bytes?n=300000"), nil, 0, "", 0)
 	require.NoError(t, err)
 	assert.Equal(t, 200, resp.Status)
 	assert.Equal(t, "300000", resp.Header("Content-Length"))
@@ -62,7 +62,7 @@ func TestFetchBringsASmallBodyWithItsHead(t *testing.T) {
 	defer count.Release()
 	counted, err := jsFunc(`(io, count) => Object.assign({}, io, { read: (b) => { count(); return io.read(b); } })`).Invoke(testIO(), count.Value())
 	require.NoError(t, err)
-	resp, body, err := NewFetcher(counted).Fetch(testCtx(t), get(origin(t)+"/bytes?n=5000"), nil, 0, "")
+	resp, body, err := NewFetcher(counted).Fetch(testCtx(t), get(origin(t)+"/bytes?n=5000"), nil, 0, "", 0)
 	require.NoError(t, err)
 	assert.Equal(t, "OK", resp.StatusText)
 	assert.False(t, resp.Redirected)
@@ -86,14 +86,14 @@ func TestParseHead(t *testing.T) {
 
 func TestFetchRange(t *testing.T) {
 	req := get(origin(t) + "/bytes?n=300000")
-	resp, body, err := NewFetcher(testIO()).Fetch(testCtx(t), req, nil, 100000, `"bytes-300000"`)
+	resp, body, err := NewFetcher(testIO()).Fetch(testCtx(t), req, nil, 100000, `"bytes-300000"`, 0)
 	require.NoError(t, err)
 	assert.Equal(t, 206, resp.Status)
 	assert.Equal(t, "bytes 100000-299999/300000", resp.Header("Content-Range"))
 	assert.Equal(t, pattern(100000, 300000), readAll(t, body))
 
 	// A validator that no longer matches gets the whole body.
-	resp, body, err = NewFetcher(testIO()).Fetch(testCtx(t), req, nil, 100000, `"bytes-1"`)
+	resp, body, err = NewFetcher(testIO()).Fetch(testCtx(t), req, nil, 100000, `"bytes-1"`, 0)
 	require.NoError(t, err)
 	assert.Equal(t, 200, resp.Status)
 	assert.Empty(t, resp.Header("Content-Range"))
@@ -101,7 +101,7 @@ func TestFetchRange(t *testing.T) {
 }
 
 func TestFetchBadStatus(t *testing.T) {
-	resp, body, err := NewFetcher(testIO()).Fetch(testCtx(t), get(origin(t)+"/status/404"), nil, 0, "")
+	resp, body, err := NewFetcher(testIO()).Fetch(testCtx(t), get(origin(t)+"/status/404"), nil, 0, "", 0)
 	require.NoError(t, err, "an HTTP error is a response, not an error")
 	assert.Equal(t, 404, resp.Status)
 	assert.False(t, resp.OK())
@@ -111,7 +111,7 @@ func TestFetchBadStatus(t *testing.T) {
 func TestFetchConnectionRefused(t *testing.T) {
 	for _, url := range []string{"http://127.0.0.1:1/", "http://127.0.0.1:65531/"} {
 		start := time.Now()
-		_, _, err := NewFetcher(testIO()).Fetch(testCtx(t), get(url), nil, 0, "")
+		_, _, err := NewFetcher(testIO()).Fetch(testCtx(t), get(url), nil, 0, "", 0)
 		var je *JSError
 		require.True(t, errors.As(err, &je), "%s: %v", url, err)
 		assert.Equal(t, "TypeError", je.Name, url)
@@ -122,7 +122,7 @@ func TestFetchConnectionRefused(t *testing.T) {
 func TestFetchCancelDuringBody(t *testing.T) {
 	ctx, cancel := context.WithCancel(testCtx(t))
 	defer cancel()
-	_, body, err := NewFetcher(testIO()).Fetch(ctx, get(origin(t)+"/bytes?n=500000000"), nil, 0, "")
+	_, body, err := NewFetcher(testIO()).Fetch(ctx, get(origin(t)+"/bytes?n=500000000"), nil, 0, "", 0)
 	require.NoError(t, err)
 	defer body.Cancel()
 	c, err := body.Next(ctx)
@@ -154,7 +154,7 @@ func TestFetchPostEcho(t *testing.T) {
 		Mode:    "cors", Credentials: "same-origin", Cache: "no-store", Redirect: "follow",
 		HasBody: true, BodySize: 9,
 	}
-	resp, body, err := NewFetcher(testIO()).Fetch(testCtx(t), req, u8(t, []byte("post body")), 0, "")
+	resp, body, err := NewFetcher(testIO()).Fetch(testCtx(t), req, u8(t, []byte("post body")), 0, "", 0)
 	require.NoError(t, err)
 	require.Equal(t, 200, resp.Status)
 	var echo struct {
@@ -172,7 +172,7 @@ func TestFetchPostEcho(t *testing.T) {
 // A resumed request sends Range and If-Range next to the request's own headers.
 func TestFetchRangeHeaders(t *testing.T) {
 	req := &core.Request{URL: origin(t) + "/echo", Method: "GET", Headers: [][2]string{{"X-Bgfetch-Test", "1"}}}
-	_, body, err := NewFetcher(testIO()).Fetch(testCtx(t), req, nil, 42, `"v1"`)
+	_, body, err := NewFetcher(testIO()).Fetch(testCtx(t), req, nil, 42, `"v1"`, 0)
 	require.NoError(t, err)
 	var echo struct{ Headers map[string]string }
 	require.NoError(t, json.Unmarshal(readAll(t, body), &echo))
@@ -267,7 +267,7 @@ func TestFetchDeclaresTheBodyLength(t *testing.T) {
 		cross + "/bytes?n=70000":       -1,
 	} {
 		path := url
-		_, body, err := NewFetcher(testIO()).Fetch(testCtx(t), get(url), nil, 0, "")
+		_, body, err := NewFetcher(testIO()).Fetch(testCtx(t), get(url), nil, 0, "", 0)
 		require.NoError(t, err, path)
 		b := body.(*body_)
 		left, err := b.handle.Get("left")
@@ -307,7 +307,7 @@ func TestFetchCancelAfterAbortIsQuiet(t *testing.T) {
 	}`).Invoke()
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(testCtx(t))
-	_, body, err := NewFetcher(testIO()).Fetch(ctx, get(origin(t)+"/bytes?n=500000000"), nil, 0, "")
+	_, body, err := NewFetcher(testIO()).Fetch(ctx, get(origin(t)+"/bytes?n=500000000"), nil, 0, "", 0)
 	require.NoError(t, err)
 	_, err = body.Next(ctx)
 	require.NoError(t, err)
@@ -325,4 +325,42 @@ func TestFetchCancelAfterAbortIsQuiet(t *testing.T) {
 	body.Cancel()
 	time.Sleep(200 * time.Millisecond)
 	assert.Equal(t, before, read(), "unhandled rejections after Cancel")
+}
+
+// A body that declares at most whole bytes comes as one Blob the browser read, with its head;
+// a larger one, or one whose length is not declared (encoded), streams as before.
+func TestFetchReadsASmallBodyWhole(t *testing.T) {
+	isBlob := func(v safejs.Value) bool { ok, _ := v.InstanceOf(safejs.MustGetGlobal("Blob")); return ok }
+	for _, c := range []struct {
+		path  string
+		whole int64
+		blob  bool
+	}{
+		{"/bytes?n=5000", 5000, true},
+		{"/bytes?n=5000", 4999, false},
+		{"/bytes?n=5000&gzip=1", 1 << 20, false},
+	} {
+		_, body, err := NewFetcher(testIO()).Fetch(testCtx(t), get(origin(t)+c.path), nil, 0, "", c.whole)
+		require.NoError(t, err, c.path)
+		b := body.(*body_)
+		require.NotEmpty(t, b.queue, c.path)
+		assert.Equal(t, c.blob, isBlob(b.queue[0].Value), "%s with whole %d", c.path, c.whole)
+		if c.blob {
+			assert.True(t, b.ended, "the Blob is the whole body")
+			assert.Len(t, b.queue, 1)
+		}
+		assert.Equal(t, pattern(0, 5000), readAll(t, body), c.path)
+	}
+}
+
+// A whole read that fails after the head reports the failure at the body's first read.
+func TestFetchWholeReadFailureComesFromTheBody(t *testing.T) {
+	resp, body, err := NewFetcher(testIO()).Fetch(testCtx(t), get(origin(t)+"/bytes?n=50000&cut=20000"), nil, 0, "", 1<<20)
+	require.NoError(t, err)
+	assert.Equal(t, 200, resp.Status)
+	defer body.Cancel()
+	_, err = body.Next(testCtx(t))
+	var jsErr *JSError
+	require.ErrorAs(t, err, &jsErr)
+	assert.Equal(t, "TypeError", jsErr.Name)
 }

@@ -99,11 +99,15 @@
       return first.then(take);
     }
 
+    // failedBody is a body handle whose next read() fails with e.
+    const failedBody = (e) => ({ reader: { read: () => Promise.reject(e), cancel: () => Promise.resolve() }, pending: null, left: -1 });
+
     return {
       // fetch → [the response head (headText), a body handle for read() or null, then the body's
       // first run as read() gives it], so a small body costs Go one await. init is the RequestInit
-      // as JSON; the promise carries abort(), which aborts the request and its body.
-      fetch(url, init, body) {
+      // as JSON; the promise carries abort(), which aborts the request and its body. A body that
+      // declares at most whole bytes comes as one Blob, which the browser read.
+      fetch(url, init, body, whole) {
         const ctrl = new AbortController();
         const options = JSON.parse(init);
         options.signal = ctrl.signal;
@@ -111,7 +115,12 @@
         const p = fetchFn(url, options).then((r) => {
           const head = headText(r);
           if (!r.body) return [head, null, true];
-          const handle = { reader: r.body.getReader(), pending: null, left: declaredLength(r) };
+          const n = declaredLength(r);
+          if (n >= 0 && n <= whole) { // the browser reads it: no stream reads in JS, one Blob
+            // A failure after the head is the next read()'s, as for a stream.
+            return r.blob().then((b) => [head, null, true, b], (e) => [head, failedBody(e), false]);
+          }
+          const handle = { reader: r.body.getReader(), pending: null, left: n };
           return read(handle).then((run) => [head, handle, ...run], (e) => {
             const failed = Promise.reject(e); // the head still counts: the next read() reports the failure
             failed.catch(() => {});

@@ -154,16 +154,18 @@ type resource struct {
 }
 
 type fakeNet struct {
-	mu    sync.Mutex
-	res   map[string]*resource
-	log   []string // "GET url range"
-	chunk int
+	mu     sync.Mutex
+	res    map[string]*resource
+	log    []string // "GET url range"
+	wholes []int64  // each request's whole argument
+	chunk  int
 }
 
-func (n *fakeNet) Fetch(ctx context.Context, req *Request, body any, rangeStart int64, ifRange string) (*Response, Body, error) {
+func (n *fakeNet) Fetch(ctx context.Context, req *Request, body any, rangeStart int64, ifRange string, whole int64) (*Response, Body, error) {
 	n.mu.Lock()
 	r := n.res[req.URL]
 	n.log = append(n.log, fmt.Sprintf("%s %s %d %s", req.Method, req.URL, rangeStart, ifRange))
+	n.wholes = append(n.wholes, whole)
 	n.mu.Unlock()
 	if r == nil || r.refuse {
 		return nil, nil, errors.New("TypeError: Failed to fetch")
@@ -189,7 +191,14 @@ func (n *fakeNet) Fetch(ctx context.Context, req *Request, body any, rangeStart 
 		limit, stall = len(data)/2, true
 	}
 	n.mu.Unlock()
-	return resp, &fakeBody{data: data, limit: limit, chunk: n.chunk, gate: r.gate, stall: stall}, nil
+	b := &fakeBody{data: data, limit: limit, chunk: n.chunk, gate: r.gate, stall: stall}
+	if int64(len(data)) <= whole { // as a browser reads a body whole: one chunk, or none before a failure
+		b.chunk = len(data)
+		if limit < len(data) {
+			b.limit = 0
+		}
+	}
+	return resp, b, nil
 }
 
 type fakeBody struct {

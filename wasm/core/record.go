@@ -28,13 +28,14 @@ func (e *Engine) completeRecord(f *bgFetch, i int, holding bool) (result string)
 		result = e.recordEnded(f, i, result)
 	}()
 	backoff := e.cfg.RetryBackoff
+	whole := e.cfg.WholeBody
 	for failures := 0; ; {
 		if !holding && e.sched.acquire(f.ctx, f.doc.UniqueID) != nil {
 			return ReasonAborted // only an ended fetch stops the wait
 		}
 		holding = false
 		before := e.stored(f, i)
-		result, err := e.attempt(f, i)
+		result, err := e.attempt(f, i, whole)
 		if f.ctx.Err() != nil {
 			return ReasonAborted
 		}
@@ -44,6 +45,8 @@ func (e *Engine) completeRecord(f *bgFetch, i int, holding bool) (result string)
 			}
 			continue // a partial response ended early: ask for the rest
 		}
+		// After a failure the body streams: each chunk shows the connection is alive.
+		whole = 0
 		if e.stored(f, i) > before { // the attempt made progress: the count starts again
 			failures, backoff = 0, e.cfg.RetryBackoff
 		}
@@ -89,10 +92,10 @@ func (e *Engine) recordEnded(f *bgFetch, i int, result string) string {
 	return result
 }
 
-// attempt makes one request for record i in the network slot the caller holds, and frees it. It
-// returns the record's result, or "" with a nil error when the body is still incomplete, or an
-// error (wrapping errRetry if retryable).
-func (e *Engine) attempt(f *bgFetch, i int) (string, error) {
+// attempt makes one request for record i in the network slot the caller holds, and frees it
+// (whole is Fetcher.Fetch's). It returns the record's result, or "" with a nil error when the body
+// is still incomplete, or an error (wrapping errRetry if retryable).
+func (e *Engine) attempt(f *bgFetch, i int, whole int64) (string, error) {
 	release := sync.OnceFunc(e.sched.release) // storeBody frees the slot as soon as the body has arrived
 	defer release()
 
@@ -110,7 +113,7 @@ func (e *Engine) attempt(f *bgFetch, i int) (string, error) {
 	}
 	wd, actx := newWatchdog(f.ctx, e.p.Clock, e.cfg.StallTimeout)
 	defer wd.halt()
-	resp, stream, err := e.p.Fetcher.Fetch(actx, &rec.Request, body, rangeStart, ifRange)
+	resp, stream, err := e.p.Fetcher.Fetch(actx, &rec.Request, body, rangeStart, ifRange, whole)
 	if err != nil {
 		return "", retryIf(retryable, wd.stalled(err))
 	}

@@ -30,6 +30,25 @@ func TestStalledConnectionIsRetriedFromTheStoredByte(t *testing.T) {
 	assert.Equal(t, `GET https://a/slow 200000 "s"`, h.net.log[1], "the retry resumes where the stall began")
 }
 
+// A small body may be read whole by the browser, which shows no bytes until the end; once an
+// attempt has failed, the record streams, so a slow but live connection feeds the stall timeout.
+func TestASmallBodyIsReadWholeOnlyOnTheFirstAttempt(t *testing.T) {
+	h := newHarness(t, nil, nil)
+	h.e.cfg.StallTimeout = 30 * time.Millisecond
+	h.e.cfg.WholeBody = 1000
+	body := pattern(800, 3)
+	h.net.res["https://a/small"] = &resource{status: 200, body: body, etag: `"w"`, stall: 1}
+	hold := h.rec.holdEvents()
+	snap, err := h.e.Fetch(context.Background(), "whole", []Request{get("https://a/small")}, nil, Options{})
+	require.NoError(t, err)
+	final := h.waitWithBody(t, hold, snap.UniqueID, body)
+	assert.Equal(t, ResultSuccess, final.Result)
+	h.net.mu.Lock()
+	assert.Equal(t, []string{`GET https://a/small 0 `, `GET https://a/small 0 `}, h.net.log, "nothing was stored before the stall")
+	assert.Equal(t, []int64{1000, 0}, h.net.wholes, "the retry streams")
+	h.net.mu.Unlock()
+}
+
 func TestStallsWithoutEndFailWithFetchError(t *testing.T) {
 	h := newHarness(t, nil, nil)
 	h.e.cfg.StallTimeout = 20 * time.Millisecond

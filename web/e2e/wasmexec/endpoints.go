@@ -20,7 +20,8 @@ import (
 //	                Content-Range, 416 when unsatisfiable), If-Range,
 //	                If-None-Match and HEAD as in http.ServeContent; with
 //	                &gzip=1, the whole body gzip-encoded, with its encoded
-//	                Content-Length
+//	                Content-Length; with &cut=<K>, N declared but the
+//	                connection closed after K bytes
 //	/status/<code>  status <code> (200-599) with body "status <code>"
 //	/echo           any method: JSON {method, url, headers, body}, header
 //	                names lower-case and repeated values joined by ", "
@@ -70,6 +71,12 @@ func serveBytes(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 		_, _ = w.Write(buf.Bytes())
 		return
+	}
+	if cut, err := strconv.ParseInt(r.URL.Query().Get("cut"), 10, 64); err == nil && cut < n {
+		w.Header().Set("Content-Length", strconv.FormatInt(n, 10))
+		_, _ = io.CopyN(w, &pattern{size: n}, cut)
+		http.NewResponseController(w).Flush()
+		panic(http.ErrAbortHandler) // closes the connection mid-body
 	}
 	w.Header().Set("ETag", `"bytes-`+strconv.FormatInt(n, 10)+`"`)
 	http.ServeContent(w, r, "", time.Time{}, &pattern{size: n})
