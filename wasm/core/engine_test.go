@@ -216,13 +216,15 @@ func TestRestartResumesActiveFetchFromStoredBytes(t *testing.T) {
 	stop() // the worker stops
 	time.Sleep(20 * time.Millisecond)
 
-	net.res["https://a/big"].gate = nil
+	later := make(chan struct{}) // the resumed body waits until the fetch is checked, or it could finish first
+	net.res["https://a/big"].gate = later
 	h := newHarness(t, store, net)
 	s, ok, err := h.e.Get("resume")
 	require.NoError(t, err)
 	require.True(t, ok, "the active fetch is back after a restart")
 	assert.GreaterOrEqual(t, s.Downloaded, uint64(65536))
 	hold := h.rec.holdEvents()
+	close(later)
 	go func() {
 		time.Sleep(50 * time.Millisecond)
 		assert.Equal(t, body, store.body(t, "u1", 0))
