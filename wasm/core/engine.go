@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -14,6 +15,7 @@ type Config struct {
 	FlushAfter       time.Duration // a partial segment is stored once it is this old
 	ProgressInterval time.Duration // at most one progress update per fetch per interval
 	MaxInFlight      int           // network requests in flight, all fetches together
+	MaxStreaming     int           // of those, bodies over WholeBody read at once (each holds up to two segments in JS)
 	MaxAttempts      int           // tries of a GET request whose connection fails without progress
 	RetryBackoff     time.Duration // first wait before a retry; doubles each time
 	MaxBackoff       time.Duration // the longest wait before a retry
@@ -29,7 +31,8 @@ func DefaultConfig() Config {
 		SegmentSize:      4 << 20,
 		FlushAfter:       250 * time.Millisecond,
 		ProgressInterval: 100 * time.Millisecond,
-		MaxInFlight:      6, // a browser's connections per host: more would wait in the browser, where the stall timeout counts their wait
+		MaxInFlight:      24, // beyond a browser's 6 connections per host they wait in the browser, ready when one frees
+		MaxStreaming:     6,
 		MaxAttempts:      3,
 		RetryBackoff:     500 * time.Millisecond,
 		MaxBackoff:       8 * time.Second,
@@ -40,10 +43,14 @@ func DefaultConfig() Config {
 
 // Engine owns the active background fetches of one service worker registration.
 type Engine struct {
-	p     Platform
-	cfg   Config
-	ctx   context.Context
-	sched *scheduler // network requests in flight, shared fairly between fetches
+	p       Platform
+	cfg     Config
+	ctx     context.Context
+	sched   *scheduler // network requests in flight, shared fairly between fetches
+	streams *scheduler // turns to read a large body
+	// arrived is when the last response head or body bytes came, for requests still waiting for
+	// their heads (watchdog).
+	arrived atomic.Int64
 
 	mu      sync.Mutex
 	active  map[string]*bgFetch // the active background fetches map, by id
@@ -74,6 +81,7 @@ func New(p Platform, cfg Config) *Engine {
 	return &Engine{
 		p: p, cfg: cfg, ctx: context.Background(),
 		sched:   newScheduler(cfg.MaxInFlight),
+		streams: newScheduler(cfg.MaxStreaming),
 		active:  map[string]*bgFetch{},
 		fetches: map[string]*bgFetch{},
 	}

@@ -151,6 +151,7 @@ type resource struct {
 	stall     int // the first stall > 0 requests go silent after half the remaining body
 	refuse    bool
 	gate      chan struct{} // when set, the body waits on it before each chunk
+	headGate  chan struct{} // when set, the response head waits until it is closed
 }
 
 type fakeNet struct {
@@ -159,6 +160,15 @@ type fakeNet struct {
 	log    []string // "GET url range"
 	wholes []int64  // each request's whole argument
 	chunk  int
+
+	streaming, peakStreaming int // bodies of several chunks between their first read and their end
+}
+
+func (n *fakeNet) countStreaming(d int) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.streaming += d
+	n.peakStreaming = max(n.peakStreaming, n.streaming)
 }
 
 func (n *fakeNet) Fetch(ctx context.Context, req *Request, body any, rangeStart int64, ifRange string, whole int64) (*Response, Body, error) {
@@ -169,6 +179,13 @@ func (n *fakeNet) Fetch(ctx context.Context, req *Request, body any, rangeStart 
 	n.mu.Unlock()
 	if r == nil || r.refuse {
 		return nil, nil, errors.New("TypeError: Failed to fetch")
+	}
+	if r.headGate != nil {
+		select {
+		case <-r.headGate:
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		}
 	}
 	resp := &Response{Status: r.status, StatusText: "x", URL: req.URL, Type: "basic",
 		Headers: [][2]string{{"ETag", r.etag}, {"Content-Type", "application/octet-stream"}}}
@@ -191,7 +208,7 @@ func (n *fakeNet) Fetch(ctx context.Context, req *Request, body any, rangeStart 
 		limit, stall = len(data)/2, true
 	}
 	n.mu.Unlock()
-	b := &fakeBody{data: data, limit: limit, chunk: n.chunk, gate: r.gate, stall: stall}
+	b := &fakeBody{net: n, data: data, limit: limit, chunk: n.chunk, gate: r.gate, stall: stall}
 	if int64(len(data)) <= whole { // as a browser reads a body whole: one chunk, or none before a failure
 		b.chunk = len(data)
 		if limit < len(data) {
@@ -202,6 +219,8 @@ func (n *fakeNet) Fetch(ctx context.Context, req *Request, body any, rangeStart 
 }
 
 type fakeBody struct {
+	net        *fakeNet
+	reading    bool // counted in net.streaming
 	data       []byte
 	off, limit int
 	chunk      int
@@ -209,7 +228,17 @@ type fakeBody struct {
 	stall      bool
 }
 
-func (b *fakeBody) Next(ctx context.Context) (Chunk, error) {
+func (b *fakeBody) Next(ctx context.Context) (c Chunk, err error) {
+	if !b.reading && b.off == 0 && b.chunk < len(b.data) {
+		b.reading = true
+		b.net.countStreaming(1)
+	}
+	defer func() {
+		if err != nil && b.reading {
+			b.reading = false
+			b.net.countStreaming(-1)
+		}
+	}()
 	if b.gate != nil {
 		select {
 		case <-b.gate:
@@ -228,9 +257,9 @@ func (b *fakeBody) Next(ctx context.Context) (Chunk, error) {
 		return nil, io.EOF
 	}
 	end := min(b.off+b.chunk, b.limit)
-	c := bytesChunk(b.data[b.off:end])
+	next := bytesChunk(b.data[b.off:end])
 	b.off = end
-	return c, nil
+	return next, nil
 }
 
 func (b *fakeBody) Cancel() {}
@@ -294,7 +323,7 @@ func (r *recorder) wait(t *testing.T) Snapshot {
 
 func testConfig() Config {
 	return Config{SegmentSize: 64 << 10, FlushAfter: time.Hour, ProgressInterval: time.Millisecond,
-		MaxInFlight: 3, MaxAttempts: 3, RetryBackoff: time.Millisecond}
+		MaxInFlight: 3, MaxStreaming: 3, MaxAttempts: 3, RetryBackoff: time.Millisecond}
 }
 
 type harness struct {

@@ -1,7 +1,9 @@
 package core
 
 import (
+	"bytes"
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -82,4 +84,40 @@ func TestUploadedCountsBodiesOnceTheirResponseArrives(t *testing.T) {
 	close(h.net.res["https://a/up"].gate)
 	final := h.rec.wait(t)
 	assert.EqualValues(t, 17, final.Uploaded)
+}
+
+// Requests beyond the bodies that may stream at once are sent (the browser has them ready for a
+// free connection), but a large body waits for its turn to be read, and a small one needs none.
+func TestLargeBodiesTakeTurnsWhileSmallOnesPass(t *testing.T) {
+	h := newHarness(t, nil, nil)
+	h.e.cfg.MaxInFlight, h.e.cfg.MaxStreaming, h.e.cfg.WholeBody = 4, 1, 1000
+	h.e.sched, h.e.streams = newScheduler(4), newScheduler(1)
+	h.net.chunk = 10000
+	gate := make(chan struct{})
+	big1, big2, small := pattern(50000, 1), pattern(50000, 2), pattern(800, 3)
+	h.net.res["https://a/big1"] = &resource{status: 200, body: big1, etag: `"1"`, gate: gate}
+	h.net.res["https://a/big2"] = &resource{status: 200, body: big2, etag: `"2"`, gate: gate}
+	later := make(chan struct{}) // the small response comes once a large body holds the turn
+	h.net.res["https://a/small"] = &resource{status: 200, body: small, etag: `"s"`, headGate: later}
+	hold := h.rec.holdEvents()
+	snap, err := h.e.Fetch(context.Background(), "turns", []Request{get("https://a/big1"), get("https://a/big2"), get("https://a/small")}, nil, Options{})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { h.net.mu.Lock(); defer h.net.mu.Unlock(); return h.net.streaming == 1 },
+		5*time.Second, time.Millisecond)
+	close(later)
+	require.Eventually(t, func() bool { return bytes.Equal(h.store.body(t, snap.UniqueID, 2), small) }, 5*time.Second, time.Millisecond,
+		"the small body is stored while the large ones wait")
+	h.net.mu.Lock()
+	assert.Len(t, h.net.log, 3, "every request is in flight")
+	h.net.mu.Unlock()
+	close(gate)
+	require.Eventually(t, func() bool { return slices.Contains(h.rec.eventList(), "event:backgroundfetchsuccess") },
+		5*time.Second, time.Millisecond)
+	assert.Equal(t, big1, h.store.body(t, snap.UniqueID, 0))
+	assert.Equal(t, big2, h.store.body(t, snap.UniqueID, 1))
+	close(hold)
+	h.rec.wait(t)
+	h.net.mu.Lock()
+	defer h.net.mu.Unlock()
+	assert.Equal(t, 1, h.net.peakStreaming, "one large body read at a time")
 }

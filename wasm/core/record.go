@@ -111,12 +111,13 @@ func (e *Engine) attempt(f *bgFetch, i int, whole int64) (string, error) {
 	if rec.Stored > 0 && canResume(&rec) {
 		rangeStart, ifRange = rec.Stored, validator(rec.Response)
 	}
-	wd, actx := newWatchdog(f.ctx, e.p.Clock, e.cfg.StallTimeout)
+	wd, actx := newWatchdog(f.ctx, e.p.Clock, e.cfg.StallTimeout, &e.arrived)
 	defer wd.halt()
 	resp, stream, err := e.p.Fetcher.Fetch(actx, &rec.Request, body, rangeStart, ifRange, whole)
 	if err != nil {
 		return "", retryIf(retryable, wd.stalled(err))
 	}
+	wd.arrived()
 	defer stream.Cancel()
 	switch {
 	case rangeStart > 0 && resp.Status == 206:
@@ -130,6 +131,14 @@ func (e *Engine) attempt(f *bgFetch, i int, whole int64) (string, error) {
 		e.mu.Unlock()
 	default:
 		e.startBody(f, i, resp)
+	}
+	if !e.small(resp) { // its turn bounds the segments held in JS, however many requests are in flight
+		wd.awaitTurn()
+		if err := e.streams.acquire(actx, f.doc.UniqueID); err != nil {
+			return "", retryIf(retryable, wd.stalled(err))
+		}
+		defer e.streams.release()
+		wd.turnCame()
 	}
 	if err := e.storeBody(f, i, stream, actx, wd, release); err != nil {
 		switch {
@@ -150,6 +159,12 @@ func (e *Engine) attempt(f *bgFetch, i int, whole int64) (string, error) {
 		return "", nil
 	}
 	return "", retryIf(retryable, io.ErrUnexpectedEOF)
+}
+
+// small reports whether resp declares a body of at most WholeBody bytes (as it arrives).
+func (e *Engine) small(resp *Response) bool {
+	n, err := strconv.ParseInt(resp.Header("Content-Length"), 10, 64)
+	return err == nil && n <= e.cfg.WholeBody && resp.Header("Content-Encoding") == ""
 }
 
 // bodyResult is the result of a record whose body has ended: "" while bytes are missing.
@@ -266,7 +281,9 @@ func (e *Engine) storeBody(f *bgFetch, i int, stream Body, actx context.Context,
 	}
 	for {
 		c, err := stream.Next(actx)
-		wd.feed()
+		if err == nil {
+			wd.arrived()
+		}
 		if err == io.EOF {
 			arrived()
 			return flush(true)

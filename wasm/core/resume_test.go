@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -49,18 +50,58 @@ func TestASmallBodyIsReadWholeOnlyOnTheFirstAttempt(t *testing.T) {
 	h.net.mu.Unlock()
 }
 
-func TestStallsWithoutEndFailWithFetchError(t *testing.T) {
+// A request the browser holds back behind its connections to the host, busy with other downloads,
+// shows nothing until its head comes: while other requests receive bytes, that wait is no stall.
+func TestAWaitForTheHeadIsNoStallWhileOthersReceive(t *testing.T) {
 	h := newHarness(t, nil, nil)
-	h.e.cfg.StallTimeout = 20 * time.Millisecond
-	h.net.res["https://a/dead"] = &resource{status: 200, body: pattern(1000, 1), etag: `"d"`, gate: make(chan struct{})}
-	_, err := h.e.Fetch(context.Background(), "dead", []Request{get("https://a/dead")}, nil, Options{})
+	h.e.cfg.StallTimeout = 40 * time.Millisecond
+	busy := pattern(30*10000, 5) // 30 chunks, one every 10 ms: 300 ms of bytes
+	queued := pattern(5000, 6)
+	gate, head := make(chan struct{}), make(chan struct{})
+	h.net.res["https://a/busy"] = &resource{status: 200, body: busy, etag: `"b"`, gate: gate}
+	h.net.res["https://a/queued"] = &resource{status: 200, body: queued, etag: `"q"`, headGate: head}
+	go func() {
+		for range 30 {
+			time.Sleep(10 * time.Millisecond)
+			gate <- struct{}{}
+		}
+		close(gate)
+		close(head) // the busy connection is free: the queued request is sent
+	}()
+	hold := h.rec.holdEvents()
+	snap, err := h.e.Fetch(context.Background(), "queued", []Request{get("https://a/busy"), get("https://a/queued")}, nil, Options{})
 	require.NoError(t, err)
-	final := h.rec.wait(t)
-	assert.Equal(t, ResultFailure, final.Result)
-	assert.Equal(t, ReasonFetchError, final.FailureReason)
+	require.Eventually(t, func() bool { return slices.Contains(h.rec.eventList(), "event:backgroundfetchsuccess") },
+		5*time.Second, 5*time.Millisecond)
+	assert.Equal(t, busy, h.store.body(t, snap.UniqueID, 0))
+	assert.Equal(t, queued, h.store.body(t, snap.UniqueID, 1))
+	close(hold)
+	assert.Equal(t, ResultSuccess, h.rec.wait(t).Result)
 	h.net.mu.Lock()
 	defer h.net.mu.Unlock()
-	assert.Len(t, h.net.log, 3, "MaxAttempts tries, then it gives up")
+	assert.Len(t, h.net.log, 2, "no request was retried")
+}
+
+// A body that goes silent is a stall; so is a head that never comes while nothing else arrives.
+func TestStallsWithoutEndFailWithFetchError(t *testing.T) {
+	for name, res := range map[string]*resource{
+		"body": {status: 200, body: pattern(1000, 1), etag: `"d"`, gate: make(chan struct{})},
+		"head": {status: 200, body: pattern(1000, 1), etag: `"s"`, headGate: make(chan struct{})},
+	} {
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t, nil, nil)
+			h.e.cfg.StallTimeout = 20 * time.Millisecond
+			h.net.res["https://a/dead"] = res
+			_, err := h.e.Fetch(context.Background(), "dead", []Request{get("https://a/dead")}, nil, Options{})
+			require.NoError(t, err)
+			final := h.rec.wait(t)
+			assert.Equal(t, ResultFailure, final.Result)
+			assert.Equal(t, ReasonFetchError, final.FailureReason)
+			h.net.mu.Lock()
+			defer h.net.mu.Unlock()
+			assert.Len(t, h.net.log, 3, "MaxAttempts tries, then it gives up")
+		})
+	}
 }
 
 func TestAttemptsThatMakeProgressAreNotCountedAsFailures(t *testing.T) {
