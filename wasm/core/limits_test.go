@@ -121,3 +121,15 @@ func TestLargeBodiesTakeTurnsWhileSmallOnesPass(t *testing.T) {
 	defer h.net.mu.Unlock()
 	assert.Equal(t, 1, h.net.peakStreaming, "one large body read at a time")
 }
+
+// A body counts as small (no turn to read it) only when its declared length is what arrives.
+func TestSmallBodies(t *testing.T) {
+	e := &Engine{cfg: Config{WholeBody: 1000}}
+	resp := func(typ string, headers ...[2]string) *Response { return &Response{Type: typ, Headers: headers} }
+	length := func(n string) [2]string { return [2]string{"Content-Length", n} }
+	assert.True(t, e.small(resp("basic", length("1000"))))
+	assert.False(t, e.small(resp("basic", length("1001"))))
+	assert.False(t, e.small(resp("basic")), "no declared length")
+	assert.False(t, e.small(resp("basic", length("800"), [2]string{"Content-Encoding", "gzip"})), "encoded")
+	assert.False(t, e.small(resp("cors", length("800"))), "a cross-origin response hides its encoding")
+}

@@ -161,10 +161,11 @@ func (e *Engine) attempt(f *bgFetch, i int, whole int64) (string, error) {
 	return "", retryIf(retryable, io.ErrUnexpectedEOF)
 }
 
-// small reports whether resp declares a body of at most WholeBody bytes (as it arrives).
+// small reports whether resp declares a body of at most WholeBody bytes as it arrives: only a
+// same-origin response shows whether its Content-Length counts encoded bytes.
 func (e *Engine) small(resp *Response) bool {
 	n, err := strconv.ParseInt(resp.Header("Content-Length"), 10, 64)
-	return err == nil && n <= e.cfg.WholeBody && resp.Header("Content-Encoding") == ""
+	return err == nil && n <= e.cfg.WholeBody && resp.Type == "basic" && resp.Header("Content-Encoding") == ""
 }
 
 // bodyResult is the result of a record whose body has ended: "" while bytes are missing.
