@@ -209,6 +209,16 @@ func RecordViewFromJSON(v *fastjson.Value) RecordView {
 	}
 }
 
+// appendHead appends the record's "request" and "response" members.
+func (r *recordDoc) appendHead(b []byte) []byte {
+	w := &jsonWriter{b: b}
+	r.Request.json(w.key("request"))
+	if r.Response != nil {
+		w.key("response").response(r.Response)
+	}
+	return w.b
+}
+
 func (d *fetchDoc) json(w *jsonWriter) {
 	w.begin('{')
 	w.key("version").int(int64(d.Version))
@@ -225,10 +235,12 @@ func (d *fetchDoc) json(w *jsonWriter) {
 	for i := range d.Records {
 		r := &d.Records[i]
 		w.begin('{')
-		r.Request.json(w.key("request"))
-		if r.Response != nil {
-			w.key("response").response(r.Response)
+		if r.head != nil && r.headFor == r.Response {
+			w.b = append(w.b, r.head...)
+		} else {
+			w.b = r.appendHead(w.b)
 		}
+		w.sep = true
 		w.key("length").int(r.Length)
 		w.key("generation").int(int64(r.Generation))
 		w.key("segments").int(int64(r.Segments))

@@ -124,3 +124,27 @@ func TestURLParts(t *testing.T) {
 		assert.Equal(t, want, parts{s, c, p, ok}, in)
 	}
 }
+
+// A document keeps its records' request and response encoded between writes; a new response
+// replaces them, so a write never stores a stale one.
+func TestClonedDocumentsWriteTheCurrentResponse(t *testing.T) {
+	d := &fetchDoc{Version: SchemaVersion, UniqueID: "u", ID: "x", Phase: phaseActive,
+		Records: []recordDoc{{Request: get("https://a/1"), Length: -1}, {Request: get("https://a/2"), Length: -1}}}
+	uncached := func() string {
+		c := *d
+		c.Records = nil
+		for _, r := range d.Records {
+			r.head, r.headFor = nil, nil
+			c.Records = append(c.Records, r)
+		}
+		return string(c.encode())
+	}
+	assert.Equal(t, uncached(), string(d.clone().encode()))
+	for _, etag := range []string{"v1", "v2"} {
+		d.Records[1].Response = &Response{Status: 200, Type: "basic", Headers: [][2]string{{"ETag", etag}}}
+		d.Records[1].Stored += 10
+		got := string(d.clone().encode())
+		assert.Equal(t, uncached(), got)
+		assert.Contains(t, got, etag)
+	}
+}

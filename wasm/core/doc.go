@@ -41,6 +41,11 @@ type recordDoc struct {
 	Stored     int64  // body bytes stored in this generation
 	Result     string // "", "success" or a failure reason
 	Sent       bool   // the request body reached the server: counted in uploaded
+
+	// head is the record's request and response as the document writes them, for the response
+	// headFor: encoding them again for every write was most of a document's cost.
+	head    []byte
+	headFor *Response
 }
 
 func (d *fetchDoc) downloaded() uint64 {
@@ -71,8 +76,14 @@ func decodeDoc(b []byte) (*fetchDoc, error) {
 	return d, nil
 }
 
-// clone copies a document so it can be encoded outside the engine's lock.
+// clone copies a document so it can be encoded outside the engine's lock (held by the caller);
+// the records' heads are encoded first, once, so each copy carries them.
 func (d *fetchDoc) clone() *fetchDoc {
+	for i := range d.Records {
+		if r := &d.Records[i]; r.head == nil || r.headFor != r.Response {
+			r.head, r.headFor = r.appendHead(nil), r.Response
+		}
+	}
 	c := *d
 	c.Records = append([]recordDoc(nil), d.Records...)
 	return &c

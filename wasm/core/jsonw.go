@@ -24,10 +24,11 @@ func (w *jsonWriter) begin(c byte) *jsonWriter {
 
 func (w *jsonWriter) end(c byte) { w.b, w.sep = append(w.b, c), true }
 
-// key writes an object key; the value written next belongs to it.
+// key writes an object key, a literal of the code that needs no escaping; the value written next
+// belongs to it.
 func (w *jsonWriter) key(k string) *jsonWriter {
 	w.comma()
-	w.b = append(AppendJSONString(w.b, k), ':')
+	w.b = append(append(append(w.b, '"'), k...), '"', ':')
 	w.sep = false
 	return w
 }
