@@ -194,7 +194,8 @@ func measure(c benchConfig, runs int, sz sizes, origin string, files *server.Ser
 		}
 	}
 
-	var fan, fanBase, fanStarted, fanStored []float64
+	var fan, fanBase, fanStarted, fanStored, fanCPU, fanBaseCPU []float64
+	const settle = time.Second // idle browsers use a few ms of CPU a second
 	for r := 0; r < runs && selected("fanout"); r++ {
 		lists := make([][]string, sz.FanFetches)
 		var all []string
@@ -208,22 +209,29 @@ func measure(c benchConfig, runs int, sz sizes, origin string, files *server.Ser
 			MS, Started, Stored float64
 			Failed              int
 		}
+		cpu := b.CPU()
 		if err := p.eval(&fo, `bench.fanout(%s, %d)`, js(lists), 64<<10); err != nil {
 			return nil, err
 		}
+		time.Sleep(settle) // the engine's deletes after the events count as its work
+		fanCPU = append(fanCPU, ms(b.CPU()-cpu))
 		if fo.Failed > 0 {
 			return nil, fmt.Errorf("fan-out: %d fetches failed", fo.Failed)
 		}
 		var base timed
+		cpu = b.CPU()
 		if err := p.eval(&base, `bench.baseline(%s)`, js(all)); err != nil {
 			return nil, err
 		}
+		time.Sleep(settle)
+		fanBaseCPU = append(fanBaseCPU, ms(b.CPU()-cpu))
 		fan, fanBase = append(fan, fo.MS), append(fanBase, base.MS)
 		fanStarted, fanStored = append(fanStarted, fo.Started), append(fanStored, fo.Stored)
 	}
 	if selected("fanout") {
 		figs["fanout_ms"], figs["fanout_baseline_ms"] = median(fan), median(fanBase)
 		figs["fanout_started_ms"], figs["fanout_stored_ms"] = median(fanStarted), median(fanStored)
+		figs["fanout_cpu_ms"], figs["fanout_baseline_cpu_ms"] = median(fanCPU), median(fanBaseCPU)
 	}
 
 	if ch, ok := b.(*browser.Chromium); ok && selected("resume") {
@@ -409,3 +417,5 @@ func maxOf(xs []float64) float64 {
 	}
 	return m
 }
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

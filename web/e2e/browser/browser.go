@@ -27,6 +27,8 @@ type Browser interface {
 	Eval(ctx context.Context, expr string, out any) error
 	// Close quits the browser and removes the profile if it was temporary.
 	Close() error
+	// CPU is the CPU time the browser's processes have used so far.
+	CPU() time.Duration
 }
 
 // JSError is a JavaScript exception thrown (or a promise rejected) by Eval.
@@ -183,9 +185,32 @@ func killGroup(pgid int, timeout time.Duration) error {
 
 // groupAlive reports whether a process that is not a zombie is in group pgid.
 func groupAlive(pgid int) bool {
+	alive := false
+	eachInGroup(pgid, func(f []string) {
+		alive = alive || (f[0] != "Z" && f[0] != "X")
+	})
+	return alive
+}
+
+// groupCPU is the CPU time (user and system) the live processes of group pgid have used.
+func groupCPU(pgid int) time.Duration {
+	var ticks int64
+	eachInGroup(pgid, func(f []string) {
+		if len(f) > 12 { // utime and stime are stat's fields 14 and 15
+			u, _ := strconv.ParseInt(f[11], 10, 64)
+			s, _ := strconv.ParseInt(f[12], 10, 64)
+			ticks += u + s
+		}
+	})
+	return time.Duration(ticks) * time.Second / 100 // USER_HZ is 100 on Linux
+}
+
+// eachInGroup calls fn with the /proc stat fields after the command name (state, ppid, pgrp, …)
+// of each process in group pgid.
+func eachInGroup(pgid int, fn func(fields []string)) {
 	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return false
+	if err != nil || pgid <= 0 {
+		return
 	}
 	for _, e := range entries {
 		if _, err := strconv.Atoi(e.Name()); err != nil {
@@ -200,12 +225,10 @@ func groupAlive(pgid int) bool {
 		if i < 0 {
 			continue
 		}
-		f := strings.Fields(string(stat[i+1:])) // state, ppid, pgrp, ...
-		if len(f) >= 3 && f[0] != "Z" && f[0] != "X" && f[2] == strconv.Itoa(pgid) {
-			return true
+		if f := strings.Fields(string(stat[i+1:])); len(f) >= 3 && f[2] == strconv.Itoa(pgid) {
+			fn(f)
 		}
 	}
-	return false
 }
 
 // ctxErr prefers the caller's context error over the error it caused.

@@ -362,3 +362,6 @@ func (c *Chromium) Close() error {
 	}
 	return nil
 }
+
+// CPU implements Browser.
+func (c *Chromium) CPU() time.Duration { return groupCPU(c.pid) }

@@ -356,3 +356,6 @@ func (f *Firefox) Close() error {
 
 // Output returns the browser's recent output (console messages too, with the stdout prefs).
 func (f *Firefox) Output() string { return f.log.String() }
+
+// CPU implements Browser.
+func (f *Firefox) CPU() time.Duration { return groupCPU(f.cmd.Process.Pid) }
