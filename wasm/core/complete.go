@@ -33,14 +33,15 @@ func (e *Engine) perform(f *bgFetch) {
 			settle(done[i])
 			continue
 		}
-		if err := e.sched.acquire(f.ctx, f.doc.UniqueID); err != nil {
+		release, err := e.slot(f)
+		if err != nil {
 			settle(e.recordEnded(f, i, ReasonAborted)) // aborted, or the engine is stopping
 			continue
 		}
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			settle(e.completeRecord(f, i, true))
+			settle(e.completeRecord(f, i, release))
 		}(i)
 	}
 	wg.Wait()

@@ -15,6 +15,7 @@ type Config struct {
 	FlushAfter       time.Duration // a partial segment is stored once it is this old
 	ProgressInterval time.Duration // at most one progress update per fetch per interval
 	MaxInFlight      int           // network requests in flight, all fetches together
+	MaxLargeInFlight int           // of those, requests of fetches not known to have small bodies (below)
 	MaxStreaming     int           // of those, bodies over WholeBody read at once (each holds up to two segments in JS)
 	MaxAttempts      int           // tries of a GET request whose connection fails without progress
 	RetryBackoff     time.Duration // first wait before a retry; doubles each time
@@ -31,7 +32,8 @@ func DefaultConfig() Config {
 		SegmentSize:      4 << 20,
 		FlushAfter:       250 * time.Millisecond,
 		ProgressInterval: 100 * time.Millisecond,
-		MaxInFlight:      24, // beyond a browser's 6 connections per host they wait in the browser, ready when one frees
+		MaxInFlight:      256, // most wait in the browser (6 connections per host): feeding its queue slowly costs Firefox CPU all along
+		MaxLargeInFlight: 24,  // a queue of large bodies in the browser drains slowly: a later fetch waits behind it
 		MaxStreaming:     6,
 		MaxAttempts:      3,
 		RetryBackoff:     500 * time.Millisecond,
@@ -47,6 +49,7 @@ type Engine struct {
 	cfg     Config
 	ctx     context.Context
 	sched   *scheduler // network requests in flight, shared fairly between fetches
+	large   *scheduler // of those, the requests of fetches whose last body was not small
 	streams *scheduler // turns to read a large body
 	// arrived is when the last response head or body bytes came, for requests still waiting for
 	// their heads (watchdog).
@@ -65,6 +68,7 @@ type bgFetch struct {
 	changed          chan struct{} // closed and replaced on every change; guarded by Engine.mu
 	bodies           map[int]any   // request bodies given to fetch(); nil after a restart
 	buffered         int64         // bytes accepted but not yet stored, all records; guarded by Engine.mu
+	small            atomic.Bool   // its last response declared a small body (Engine.small)
 	ctx              context.Context
 	cancel           context.CancelFunc
 	progress         *throttle
@@ -81,6 +85,7 @@ func New(p Platform, cfg Config) *Engine {
 	return &Engine{
 		p: p, cfg: cfg, ctx: context.Background(),
 		sched:   newScheduler(cfg.MaxInFlight),
+		large:   newScheduler(cfg.MaxLargeInFlight),
 		streams: newScheduler(cfg.MaxStreaming),
 		active:  map[string]*bgFetch{},
 		fetches: map[string]*bgFetch{},

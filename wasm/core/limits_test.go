@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -91,7 +92,7 @@ func TestUploadedCountsBodiesOnceTheirResponseArrives(t *testing.T) {
 func TestLargeBodiesTakeTurnsWhileSmallOnesPass(t *testing.T) {
 	h := newHarness(t, nil, nil)
 	h.e.cfg.MaxInFlight, h.e.cfg.MaxStreaming, h.e.cfg.WholeBody = 4, 1, 1000
-	h.e.sched, h.e.streams = newScheduler(4), newScheduler(1)
+	h.e.sched, h.e.large, h.e.streams = newScheduler(4), newScheduler(4), newScheduler(1)
 	h.net.chunk = 10000
 	gate := make(chan struct{})
 	big1, big2, small := pattern(50000, 1), pattern(50000, 2), pattern(800, 3)
@@ -120,6 +121,41 @@ func TestLargeBodiesTakeTurnsWhileSmallOnesPass(t *testing.T) {
 	h.net.mu.Lock()
 	defer h.net.mu.Unlock()
 	assert.Equal(t, 1, h.net.peakStreaming, "one large body read at a time")
+}
+
+// inFlightBound starts a fetch of n files of size bytes whose heads wait for a gate, and returns
+// how many requests were sent at most while they waited. The first file has no gate: its response
+// tells what the others are likely to be.
+func inFlightBound(t *testing.T, size, n int) int {
+	h := newHarness(t, nil, nil)
+	h.e.cfg.WholeBody = 1000
+	h.e.sched, h.e.large = newScheduler(6), newScheduler(2)
+	later := make(chan struct{})
+	reqs := []Request{get("https://a/0")}
+	h.net.res["https://a/0"] = &resource{status: 200, body: pattern(size, 0), etag: `"0"`}
+	for i := 1; i < n; i++ {
+		u := "https://a/" + strconv.Itoa(i)
+		h.net.res[u] = &resource{status: 200, body: pattern(size, byte(i)), etag: `"x"`, headGate: later}
+		reqs = append(reqs, get(u))
+	}
+	sent := func() int { h.net.mu.Lock(); defer h.net.mu.Unlock(); return len(h.net.log) }
+	_, err := h.e.Fetch(context.Background(), "bound", reqs, nil, Options{})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return sent() >= 3 }, 5*time.Second, time.Millisecond)
+	time.Sleep(50 * time.Millisecond) // time for requests beyond the bound to be sent, were they allowed
+	peak := sent()
+	close(later)
+	final := h.rec.wait(t)
+	assert.Equal(t, ResultSuccess, final.Result)
+	assert.EqualValues(t, size*n, final.Downloaded)
+	return peak
+}
+
+// Requests of a fetch whose bodies are small fill MaxInFlight; those of a fetch whose bodies are
+// large, or not yet known, stay within MaxLargeInFlight (here 6 and 2).
+func TestSmallBodiesGoBeyondTheLargeInFlightBound(t *testing.T) {
+	assert.Equal(t, 7, inFlightBound(t, 800, 12), "the first, then 6 in flight")
+	assert.Equal(t, 3, inFlightBound(t, 5000, 12), "the first, then 2 in flight")
 }
 
 // A body counts as small (no turn to read it) only when its declared length is what arrives.

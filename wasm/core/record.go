@@ -6,7 +6,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -18,8 +17,9 @@ var (
 )
 
 // completeRecord fetches one record until it settles and returns its result (SPEC §3.3). Each
-// attempt waits for a network slot, except a first one whose slot the caller holds (holding).
-func (e *Engine) completeRecord(f *bgFetch, i int, holding bool) (result string) {
+// attempt waits for a network slot (Engine.slot), except a first one whose slot the caller holds
+// (release, else nil).
+func (e *Engine) completeRecord(f *bgFetch, i int, release func()) (result string) {
 	defer func() {
 		if r := recover(); r != nil {
 			e.p.Logf("bgfetch: record %d of %q: %v", i, f.doc.ID, r)
@@ -30,12 +30,15 @@ func (e *Engine) completeRecord(f *bgFetch, i int, holding bool) (result string)
 	backoff := e.cfg.RetryBackoff
 	whole := e.cfg.WholeBody
 	for failures := 0; ; {
-		if !holding && e.sched.acquire(f.ctx, f.doc.UniqueID) != nil {
-			return ReasonAborted // only an ended fetch stops the wait
+		if release == nil {
+			var err error
+			if release, err = e.slot(f); err != nil {
+				return ReasonAborted // only an ended fetch stops the wait
+			}
 		}
-		holding = false
 		before := e.stored(f, i)
-		result, err := e.attempt(f, i, whole)
+		result, err := e.attempt(f, i, whole, release)
+		release = nil
 		if f.ctx.Err() != nil {
 			return ReasonAborted
 		}
@@ -92,11 +95,11 @@ func (e *Engine) recordEnded(f *bgFetch, i int, result string) string {
 	return result
 }
 
-// attempt makes one request for record i in the network slot the caller holds, and frees it
-// (whole is Fetcher.Fetch's). It returns the record's result, or "" with a nil error when the body
-// is still incomplete, or an error (wrapping errRetry if retryable).
-func (e *Engine) attempt(f *bgFetch, i int, whole int64) (string, error) {
-	release := sync.OnceFunc(e.sched.release) // storeBody frees the slot as soon as the body has arrived
+// attempt makes one request for record i in the network slot the caller holds, and frees it with
+// release as soon as the body has arrived (whole is Fetcher.Fetch's). It returns the record's
+// result, or "" with a nil error when the body is still incomplete, or an error (wrapping errRetry
+// if retryable).
+func (e *Engine) attempt(f *bgFetch, i int, whole int64, release func()) (string, error) {
 	defer release()
 
 	e.mu.Lock()
@@ -119,6 +122,7 @@ func (e *Engine) attempt(f *bgFetch, i int, whole int64) (string, error) {
 	}
 	wd.arrived()
 	defer stream.Cancel()
+	f.small.Store(e.small(resp)) // the fetch's next requests are likely alike
 	switch {
 	case rangeStart > 0 && resp.Status == 206:
 		length, ok := partialValid(&rec, resp, rangeStart)

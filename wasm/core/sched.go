@@ -89,3 +89,27 @@ func (s *scheduler) remove(fetch string, ch chan struct{}) bool {
 	}
 	return false
 }
+
+// slot waits for a network slot for a request of f: one of MaxInFlight, and one of
+// MaxLargeInFlight too unless f's last response was small. release frees it; calling it again
+// does nothing.
+func (e *Engine) slot(f *bgFetch) (release func(), err error) {
+	large := !f.small.Load()
+	if large {
+		if err := e.large.acquire(f.ctx, f.doc.UniqueID); err != nil {
+			return nil, err
+		}
+	}
+	if err := e.sched.acquire(f.ctx, f.doc.UniqueID); err != nil {
+		if large {
+			e.large.release()
+		}
+		return nil, err
+	}
+	return sync.OnceFunc(func() {
+		e.sched.release()
+		if large {
+			e.large.release()
+		}
+	}), nil
+}

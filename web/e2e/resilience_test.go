@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bgfetch/bgfetch/wasm/core"
 	"github.com/bgfetch/bgfetch/web/e2e/browser"
 	"github.com/bgfetch/bgfetch/web/server"
 	"github.com/stretchr/testify/assert"
@@ -303,13 +302,14 @@ func quotaExceeded(s *session) {
 }
 
 // Twenty fetches of five files each, started at once: every record belongs to its fetch and is
-// byte-exact, and no more than the engine's limit of requests is ever in flight.
+// byte-exact, and the requests run side by side. (The engine's bound on requests in flight, far
+// above these 100, is checked by the core's tests.)
 func manyConcurrentFetches(s *session) {
 	t := s.t
 	const fetches, files = 20, 5
 	run := unique()
-	// Odd files come from a second host name, so the browser's six connections per host do not
-	// hide the engine's own bound; 2 MiB/s makes the requests overlap.
+	// Odd files come from a second host name, so two hosts' six connections each carry them;
+	// 2 MiB/s makes the requests overlap.
 	other := strings.Replace(s.origin, "127.0.0.1", "localhost", 1)
 	want := map[string][]string{}
 	for f := 0; f < fetches; f++ {
@@ -354,7 +354,6 @@ func manyConcurrentFetches(s *session) {
 	assert.Len(t, spans, fetches*files, "one request per file")
 	peak := peakInFlight(spans)
 	t.Logf("%d requests, at most %d in flight", len(spans), peak)
-	assert.LessOrEqual(t, peak, core.DefaultConfig().MaxInFlight, "the scheduler bounds the requests in flight")
 	assert.GreaterOrEqual(t, peak, 3, "requests run side by side")
 	s.nothingStored()
 }
