@@ -1,11 +1,12 @@
 // Benchmark page, driven by web/bench: every call returns JSON-able figures.
 (function () {
   const reports = new Map(); // id → the worker's completion report
-  const waiters = [];
+  const waiters = new Map(); // id → resolve of the report() waiting for it
   navigator.serviceWorker.addEventListener('message', (e) => {
     if (!e.data || e.data.type !== 'bench-done') return;
     reports.set(e.data.id, e.data);
-    for (const w of waiters.splice(0)) w();
+    const w = waiters.get(e.data.id);
+    if (w) w();
   });
 
   async function registration() {
@@ -23,11 +24,15 @@
     return v;
   }
 
+  // report waits for the completion report of id. Each waits for its own message, without polling:
+  // the page's CPU competes with the worker's while the fetches run.
   async function report(id, timeoutMs) {
-    const deadline = Date.now() + (timeoutMs || 600000);
-    while (!reports.has(id)) {
-      if (Date.now() > deadline) throw new Error('no completion event for ' + id);
-      await new Promise((r) => { waiters.push(r); setTimeout(r, 200); });
+    if (!reports.has(id)) {
+      let timer;
+      await new Promise((resolve, reject) => {
+        waiters.set(id, resolve);
+        timer = setTimeout(() => reject(new Error('no completion event for ' + id)), timeoutMs || 600000);
+      }).finally(() => { waiters.delete(id); clearTimeout(timer); });
     }
     return reports.get(id);
   }
