@@ -11,9 +11,10 @@ import (
 	"github.com/hack-pad/safejs"
 )
 
-// Object store names of the database, which js/55-io.js creates (version 1); js/ reads "segments" too.
+// Object store names of the database, which js/55-io.js creates (version 2); js/ reads "segments" too.
 const (
 	storeFetches  = "fetches"  // uniqueId → fetch document (JSON text)
+	storeRecords  = "records"  // [uniqueId, record] → record document (JSON text)
 	storeBodies   = "bodies"   // [uniqueId, record] → request body
 	storeSegments = "segments" // [uniqueId, record, generation, seq] → Blob
 )
@@ -21,7 +22,7 @@ const (
 // Store is core.Store over IndexedDB. Reads are one transaction each; writes are grouped:
 // those that arrive while a write transaction runs commit together in the next one, so many
 // fetches finishing at once cost a few transactions (~2 ms each) instead of one per write,
-// and a fetch's document is put once per transaction however many of its writes it holds.
+// and a document is put once per transaction however many of its writes it holds.
 // A write transaction is one call to the I/O helper's commit (js/55-io.js), which builds it
 // without waiting, so it cannot auto-commit half way.
 type Store struct {
@@ -37,8 +38,8 @@ type Store struct {
 type write struct {
 	ctx      context.Context
 	uniqueID string
-	doc      []byte // the fetch document to store, if any: only a batch's last one per fetch is put
-	ops      []any  // its other writes, as the I/O helper's commit reads them (js/55-io.js writeOps)
+	docs     []core.Doc // documents to store: only a batch's last one of each is put
+	ops      []any      // its other writes, as the I/O helper's commit reads them (js/55-io.js writeOps)
 	done     chan error
 }
 
@@ -47,7 +48,8 @@ const (
 	opDocument = iota // uniqueId, JSON text
 	opSegment         // uniqueId, record, generation, seq, n, then n chunks joined into one Blob
 	opBody            // uniqueId, record, body
-	opDelete          // uniqueId: the fetch with its bodies and segments
+	opDelete          // uniqueId: the fetch with its records, bodies and segments
+	opRecord          // uniqueId, record, JSON text
 )
 
 // OpenStore takes the database from opened, a promise of an IDBDatabase: the shim starts opening
@@ -86,10 +88,10 @@ func (s *Store) tx(ctx context.Context, mode string, fill func(stores map[string
 	return err
 }
 
-// write queues doc (if not nil) and ops for the next write transaction and waits until that
-// transaction commits.
-func (s *Store) write(ctx context.Context, uniqueID string, doc []byte, ops ...any) error {
-	w := &write{ctx: ctx, uniqueID: uniqueID, doc: doc, ops: ops, done: make(chan error, 1)}
+// write queues docs and ops for the next write transaction and waits until that transaction
+// commits.
+func (s *Store) write(ctx context.Context, uniqueID string, docs []core.Doc, ops ...any) error {
+	w := &write{ctx: ctx, uniqueID: uniqueID, docs: docs, ops: ops, done: make(chan error, 1)}
 	s.mu.Lock()
 	s.queue = append(s.queue, w)
 	if !s.writing {
@@ -140,16 +142,26 @@ func (s *Store) commit(batch []*write) error {
 	if len(batch) == 0 {
 		return nil
 	}
-	last := map[string]int{} // a document put later in the batch replaces the earlier ones
+	type key struct {
+		uniqueID string
+		record   int
+	}
+	last := map[key]int{} // a document put later in the batch replaces the earlier ones
 	for i, w := range batch {
-		if w.doc != nil {
-			last[w.uniqueID] = i
+		for _, d := range w.docs {
+			last[key{w.uniqueID, d.Record}] = i
 		}
 	}
 	args := []any{s.db}
 	for i, w := range batch {
-		if w.doc != nil && last[w.uniqueID] == i {
-			args = append(args, opDocument, w.uniqueID, string(w.doc))
+		for _, d := range w.docs {
+			switch {
+			case last[key{w.uniqueID, d.Record}] != i:
+			case d.Record < 0:
+				args = append(args, opDocument, w.uniqueID, string(d.JSON))
+			default:
+				args = append(args, opRecord, w.uniqueID, d.Record, string(d.JSON))
+			}
 		}
 		args = append(args, w.ops...)
 	}
@@ -163,39 +175,45 @@ func (s *Store) commit(batch []*write) error {
 
 // Load implements core.Store.
 func (s *Store) Load(ctx context.Context) ([][]byte, error) {
-	var req safejs.Value
+	var reqs [2]safejs.Value
 	err := s.tx(ctx, "readonly", func(st map[string]safejs.Value) (err error) {
-		req, err = st[storeFetches].Call("getAll")
+		if reqs[0], err = st[storeFetches].Call("getAll"); err != nil {
+			return err
+		}
+		reqs[1], err = st[storeRecords].Call("getAll")
 		return err
-	}, storeFetches)
+	}, storeFetches, storeRecords)
 	if err != nil {
 		return nil, err
 	}
-	res, _ := req.Get("result")
-	n, _ := res.Length()
-	docs := make([][]byte, 0, n)
-	for i := 0; i < n; i++ {
-		v, _ := res.Index(i)
-		text, _ := v.String()
-		docs = append(docs, []byte(text))
+	var docs [][]byte
+	for _, req := range reqs {
+		res, _ := req.Get("result")
+		n, _ := res.Length()
+		for i := 0; i < n; i++ {
+			v, _ := res.Index(i)
+			text, _ := v.String()
+			docs = append(docs, []byte(text))
+		}
 	}
 	return docs, nil
 }
 
 // Create implements core.Store.
-func (s *Store) Create(ctx context.Context, uniqueID string, doc []byte, bodies map[int]any) error {
+func (s *Store) Create(ctx context.Context, uniqueID string, docs []core.Doc, bodies map[int]any) error {
 	var ops []any
 	for i, b := range bodies {
 		ops = append(ops, opBody, uniqueID, i, b)
 	}
-	return s.write(ctx, uniqueID, doc, ops...)
+	return s.write(ctx, uniqueID, docs, ops...)
 }
 
 // Put implements core.Store. A segment is stored as one Blob of its chunks: readers that hold
 // its handle can still read it after the fetch's data is deleted (js/ pins settled records).
-func (s *Store) Put(ctx context.Context, uniqueID string, doc []byte, seg *core.Segment) error {
+func (s *Store) Put(ctx context.Context, uniqueID string, doc core.Doc, seg *core.Segment) error {
+	docs := []core.Doc{doc}
 	if seg == nil {
-		return s.write(ctx, uniqueID, doc)
+		return s.write(ctx, uniqueID, docs)
 	}
 	s.collectAfter(seg.Chunks)
 	ops := make([]any, 0, 6+len(seg.Chunks))
@@ -203,7 +221,7 @@ func (s *Store) Put(ctx context.Context, uniqueID string, doc []byte, seg *core.
 	for _, c := range seg.Chunks {
 		ops = append(ops, c.(Chunk).Value)
 	}
-	return s.write(ctx, uniqueID, doc, ops...)
+	return s.write(ctx, uniqueID, docs, ops...)
 }
 
 // gcEvery is how many segment bytes pass between collections of the Go heap.
@@ -245,15 +263,16 @@ func (s *Store) Delete(ctx context.Context, uniqueID string) error {
 
 // Sweep implements core.Store: one read of the keys, then one write deleting the fetches not in live.
 func (s *Store) Sweep(ctx context.Context, live map[string]bool) error {
-	var reqs [3]safejs.Value
+	var reqs [4]safejs.Value
+	names := []string{storeFetches, storeRecords, storeBodies, storeSegments}
 	err := s.tx(ctx, "readonly", func(st map[string]safejs.Value) (err error) {
-		for i, name := range []string{storeFetches, storeBodies, storeSegments} {
+		for i, name := range names {
 			if reqs[i], err = st[name].Call("getAllKeys"); err != nil {
 				return err
 			}
 		}
 		return nil
-	}, storeFetches, storeBodies, storeSegments)
+	}, names...)
 	if err != nil {
 		return err
 	}
@@ -263,7 +282,7 @@ func (s *Store) Sweep(ctx context.Context, live map[string]bool) error {
 		n, _ := keys.Length()
 		for j := 0; j < n; j++ {
 			key, _ := keys.Index(j)
-			if i > 0 { // bodies and segments are keyed [uniqueId, …]
+			if i > 0 { // records, bodies and segments are keyed [uniqueId, …]
 				key, _ = key.Index(0)
 			}
 			if uid, err := key.String(); err == nil && !live[uid] {

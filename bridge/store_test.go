@@ -91,7 +91,7 @@ func TestStoreCreateLoadBody(t *testing.T) {
 	view, _ := safejs.MustGetGlobal("Uint8Array").New(buf)
 	_, _ = safejs.CopyBytesToJS(view, []byte{9, 8, 7, 6})
 	bodies := map[int]any{0: buf, 2: u8(t, []byte("second body"))}
-	require.NoError(t, s.Create(ctx, "u1", []byte(`{"id":"one"}`), bodies))
+	require.NoError(t, s.Create(ctx, "u1", created(`{"id":"one"}`), bodies))
 
 	docs, err = s.Load(ctx)
 	require.NoError(t, err)
@@ -112,11 +112,11 @@ func TestStoreCreateLoadBody(t *testing.T) {
 func TestStorePutSegments(t *testing.T) {
 	s, db := openTestStore(t)
 	ctx := testCtx(t)
-	require.NoError(t, s.Create(ctx, "u1", []byte(`{"v":0}`), nil))
+	require.NoError(t, s.Create(ctx, "u1", created(`{"v":0}`), nil))
 
 	a, b, c := pattern(0, 1000), pattern(1000, 1001), pattern(1001, 70000)
 	seg := &core.Segment{Record: 1, Generation: 2, Seq: 3, Chunks: []core.Chunk{chunk(t, a), chunk(t, b), chunk(t, c)}}
-	require.NoError(t, s.Put(ctx, "u1", []byte(`{"v":1}`), seg))
+	require.NoError(t, s.Put(ctx, "u1", fetchDoc(`{"v":1}`), seg))
 	got := readIDB(t, db, "segments", []any{"u1", 1, 2, 3})
 	assert.Equal(t, pattern(0, 70000), goBytes(t, got))
 
@@ -125,11 +125,11 @@ func TestStorePutSegments(t *testing.T) {
 	part, err := whole.Call("subarray", 10, 30)
 	require.NoError(t, err)
 	seg = &core.Segment{Record: 0, Generation: 0, Seq: 0, Chunks: []core.Chunk{Chunk{Value: part, N: 20}}}
-	require.NoError(t, s.Put(ctx, "u1", []byte(`{"v":2}`), seg))
+	require.NoError(t, s.Put(ctx, "u1", fetchDoc(`{"v":2}`), seg))
 	assert.Equal(t, pattern(10, 30), goBytes(t, readIDB(t, db, "segments", []any{"u1", 0, 0, 0})))
 
 	// Put without a segment only replaces the document.
-	require.NoError(t, s.Put(ctx, "u1", []byte(`{"v":3}`), nil))
+	require.NoError(t, s.Put(ctx, "u1", fetchDoc(`{"v":3}`), nil))
 	docs, err := s.Load(ctx)
 	require.NoError(t, err)
 	require.Len(t, docs, 1)
@@ -142,10 +142,10 @@ func TestStorePutSegments(t *testing.T) {
 func TestStorePutIsAtomic(t *testing.T) {
 	s, db := openTestStore(t)
 	ctx := testCtx(t)
-	require.NoError(t, s.Create(ctx, "u1", []byte(`{"v":0}`), nil))
+	require.NoError(t, s.Create(ctx, "u1", created(`{"v":0}`), nil))
 	notBytes := jsFunc(`Symbol("not bytes")`) // a Blob cannot be made of it
 	seg := &core.Segment{Chunks: []core.Chunk{Chunk{Value: notBytes, N: 1}}}
-	require.Error(t, s.Put(ctx, "u1", []byte(`{"v":1}`), seg))
+	require.Error(t, s.Put(ctx, "u1", fetchDoc(`{"v":1}`), seg))
 	docs, err := s.Load(ctx)
 	require.NoError(t, err)
 	require.Len(t, docs, 1)
@@ -158,10 +158,10 @@ func TestStoreDelete(t *testing.T) {
 	ctx := testCtx(t)
 	// "ab" has "a" as a prefix: deleting "a" must not touch it.
 	for _, id := range []string{"a", "ab"} {
-		require.NoError(t, s.Create(ctx, id, []byte(`"`+id+`"`), map[int]any{0: u8(t, []byte(id)), 3: u8(t, []byte("x"))}))
+		require.NoError(t, s.Create(ctx, id, created(`"`+id+`"`), map[int]any{0: u8(t, []byte(id)), 3: u8(t, []byte("x"))}))
 		for _, k := range [][3]int{{0, 0, 0}, {0, 0, 1}, {0, 1, 0}, {3, 0, 0}} {
 			seg := &core.Segment{Record: k[0], Generation: k[1], Seq: k[2], Chunks: []core.Chunk{chunk(t, []byte(id))}}
-			require.NoError(t, s.Put(ctx, id, []byte(`"`+id+`"`), seg))
+			require.NoError(t, s.Put(ctx, id, fetchDoc(`"`+id+`"`), seg))
 		}
 	}
 	require.NoError(t, s.Delete(ctx, "a"))
@@ -186,9 +186,9 @@ func TestStoreDelete(t *testing.T) {
 func TestStorePersistsAcrossOpens(t *testing.T) {
 	s, db := openTestStore(t)
 	ctx := testCtx(t)
-	require.NoError(t, s.Create(ctx, "u1", []byte(`{"v":1}`), map[int]any{0: u8(t, []byte("body"))}))
+	require.NoError(t, s.Create(ctx, "u1", created(`{"v":1}`), map[int]any{0: u8(t, []byte("body"))}))
 	seg := &core.Segment{Chunks: []core.Chunk{chunk(t, []byte("seg")), chunk(t, []byte("ment"))}}
-	require.NoError(t, s.Put(ctx, "u1", []byte(`{"v":2}`), seg))
+	require.NoError(t, s.Put(ctx, "u1", fetchDoc(`{"v":2}`), seg))
 	_, _ = s.db.Call("close")
 
 	again, err := OpenStore(ctx, opening(db), testIO())
@@ -222,16 +222,46 @@ func TestStoreSweepKeepsOnlyLiveFetches(t *testing.T) {
 	s, db := openTestStore(t)
 	ctx := testCtx(t)
 	for _, id := range []string{"live", "gone", "gone2"} {
-		require.NoError(t, s.Create(ctx, id, []byte(`"`+id+`"`), map[int]any{0: u8(t, []byte(id))}))
+		require.NoError(t, s.Create(ctx, id, created(`"`+id+`"`), map[int]any{0: u8(t, []byte(id))}))
 		seg := &core.Segment{Record: 0, Generation: 1, Seq: 2, Chunks: []core.Chunk{chunk(t, []byte(id))}}
-		require.NoError(t, s.Put(ctx, id, []byte(`"`+id+`"`), seg))
+		require.NoError(t, s.Put(ctx, id, core.Doc{Record: 0, JSON: []byte(`"` + id + `"`)}, seg))
 	}
-	require.NoError(t, s.Put(ctx, "bare", []byte(`"unreadable"`), nil)) // a document alone goes too
+	require.NoError(t, s.Put(ctx, "bare", fetchDoc(`"unreadable"`), nil)) // a document alone goes too
+	require.NoError(t, s.Put(ctx, "lost", core.Doc{Record: 3, JSON: []byte(`"no fetch"`)}, nil))
 	require.NoError(t, s.Sweep(ctx, map[string]bool{"live": true}))
 	assert.Equal(t, `["live"]`, keysIDB(t, db, "fetches"))
+	assert.Equal(t, `[["live",0]]`, keysIDB(t, db, "records"))
 	assert.Equal(t, `[["live",0]]`, keysIDB(t, db, "bodies"))
 	assert.Equal(t, `[["live",0,1,2]]`, keysIDB(t, db, "segments"))
 	require.NoError(t, s.Sweep(ctx, map[string]bool{"live": true}), "nothing left to sweep")
+}
+
+// A fetch's document and each record's are kept apart: a write replaces only its own, the last of a
+// batch wins for each, and Load and Delete take them all.
+func TestStoreRecordDocuments(t *testing.T) {
+	s, db := openTestStore(t)
+	ctx := testCtx(t)
+	rec := func(i int, text string) core.Doc { return core.Doc{Record: i, JSON: []byte(text)} }
+	require.NoError(t, s.Create(ctx, "u1", []core.Doc{fetchDoc(`{"f":0}`), rec(0, `{"r0":0}`), rec(1, `{"r1":0}`)}, nil))
+	seg := &core.Segment{Record: 1, Chunks: []core.Chunk{chunk(t, []byte("x"))}}
+	require.NoError(t, s.Put(ctx, "u1", rec(1, `{"r1":1}`), seg))
+	require.NoError(t, s.commit([]*write{
+		{uniqueID: "u1", docs: []core.Doc{rec(0, `{"r0":1}`)}},
+		{uniqueID: "u1", docs: []core.Doc{fetchDoc(`{"f":1}`)}},
+		{uniqueID: "u1", docs: []core.Doc{rec(0, `{"r0":2}`)}},
+	}))
+	docs, err := s.Load(ctx)
+	require.NoError(t, err)
+	var got []string
+	for _, d := range docs {
+		got = append(got, string(d))
+	}
+	assert.ElementsMatch(t, []string{`{"f":1}`, `{"r0":2}`, `{"r1":1}`}, got)
+	assert.Equal(t, `[["u1",0],["u1",1]]`, keysIDB(t, db, "records"))
+	require.NoError(t, s.Delete(ctx, "u1"))
+	for _, store := range []string{"fetches", "records", "segments"} {
+		assert.Equal(t, `[]`, keysIDB(t, db, store), store)
+	}
 }
 
 // countTransactions makes db count the transactions opened on it; read the count with the returned func.
@@ -256,11 +286,11 @@ func TestStoreGroupsConcurrentWrites(t *testing.T) {
 				id := fmt.Sprintf("f%02d", i)
 				if i == bad { // a function cannot be stored: DataCloneError
 					fn, _ := safejs.FuncOf(func(safejs.Value, []safejs.Value) any { return nil })
-					errs <- s.Create(ctx, id, []byte(`{}`), map[int]any{0: fn.Value()})
+					errs <- s.Create(ctx, id, created(`{}`), map[int]any{0: fn.Value()})
 					return
 				}
 				seg := &core.Segment{Chunks: []core.Chunk{chunk(t, []byte{byte(i)})}}
-				errs <- s.Put(ctx, id, []byte(fmt.Sprintf(`{"n":%d}`, i)), seg)
+				errs <- s.Put(ctx, id, fetchDoc(fmt.Sprintf(`{"n":%d}`, i)), seg)
 			}()
 		}
 		for i := 0; i < n; i++ {
@@ -317,7 +347,7 @@ func TestStoreBatchPutsEachDocumentOnce(t *testing.T) {
 		if i < 3 {
 			seg = &core.Segment{Seq: i, Chunks: []core.Chunk{chunk(t, []byte{byte(i)})}}
 		}
-		go func() { errs <- s.Put(ctx, "a", []byte(fmt.Sprintf(`{"v":%d}`, i)), seg) }()
+		go func() { errs <- s.Put(ctx, "a", fetchDoc(fmt.Sprintf(`{"v":%d}`, i)), seg) }()
 		require.Eventually(t, func() bool { return queued() == i+1 }, 5*time.Second, time.Millisecond)
 	}
 	stop, err := countPuts.Invoke()
@@ -336,3 +366,9 @@ func TestStoreBatchPutsEachDocumentOnce(t *testing.T) {
 		assert.Equal(t, []byte{byte(i)}, goBytes(t, readIDB(t, name, "segments", []any{"a", 0, 0, i})))
 	}
 }
+
+// fetchDoc is a fetch document with this JSON text.
+func fetchDoc(text string) core.Doc { return core.Doc{Record: -1, JSON: []byte(text)} }
+
+// created is a new fetch's documents: its own with this JSON text, and none for records.
+func created(text string) []core.Doc { return []core.Doc{fetchDoc(text)} }

@@ -1,10 +1,14 @@
 
   // The engine's database, opened by the worker while the module downloads and compiles, so the
-  // open is not on the start-up path. The schema is bridge/idb.go's: version 1, these three stores.
+  // open is not on the start-up path. The schema is bridge/idb.go's: version 2, these four stores
+  // (version 1 had no "records"; the engine drops its fetches, whose documents it cannot read).
   function openEngineDatabase(name) {
     return new Promise((resolve, reject) => {
-      const req = indexedDB.open(name, 1);
-      req.onupgradeneeded = () => { for (const s of ['fetches', 'bodies', 'segments']) req.result.createObjectStore(s); };
+      const req = indexedDB.open(name, 2);
+      req.onupgradeneeded = () => {
+        const db = req.result;
+        for (const s of ['fetches', 'records', 'bodies', 'segments']) if (!db.objectStoreNames.contains(s)) db.createObjectStore(s);
+      };
       req.onsuccess = () => resolve(req.result);
       req.onerror = () => reject(req.error);
     });
@@ -28,11 +32,13 @@
     });
   }
 
-  // The engine's writes, as bridge/idb.go flattens them: 0 document (uniqueId, JSON text),
+  // The engine's writes, as bridge/idb.go flattens them: 0 fetch document (uniqueId, JSON text),
   // 1 segment (uniqueId, record, generation, seq, n, n chunks), 2 request body (uniqueId, record,
-  // body), 3 delete a fetch with its bodies and segments (uniqueId).
+  // body), 3 delete a fetch with its records, bodies and segments (uniqueId), 4 record document
+  // (uniqueId, record, JSON text).
   function writeOps(tx, ops) {
     const fetches = tx.objectStore('fetches');
+    const records = tx.objectStore('records');
     const bodies = tx.objectStore('bodies');
     const segments = tx.objectStore('segments');
     const span = (id) => IDBKeyRange.bound([id], [id, []]); // arrays sort after numbers
@@ -46,7 +52,14 @@
           break;
         }
         case 2: bodies.put(ops[i + 3], [ops[i + 1], ops[i + 2]]); i += 4; break;
-        case 3: fetches.delete(ops[i + 1]); bodies.delete(span(ops[i + 1])); segments.delete(span(ops[i + 1])); i += 2; break;
+        case 3: {
+          const all = span(ops[i + 1]);
+          fetches.delete(ops[i + 1]);
+          for (const s of [records, bodies, segments]) s.delete(all);
+          i += 2;
+          break;
+        }
+        case 4: records.put(ops[i + 3], [ops[i + 1], ops[i + 2]]); i += 4; break;
         default: throw new TypeError('bgfetch: unknown write ' + ops[i]);
       }
     }
@@ -140,7 +153,7 @@
       // commits. The ops are flat arguments (bridge/idb.go), so Go crosses once per transaction,
       // where building each put, its key and the segment's Blob took a crossing each.
       commit(db, ...ops) {
-        const tx = db.transaction(['fetches', 'bodies', 'segments'], 'readwrite');
+        const tx = db.transaction(['fetches', 'records', 'bodies', 'segments'], 'readwrite');
         const done = transactionDone(tx);
         try {
           writeOps(tx, ops);

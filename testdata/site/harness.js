@@ -44,7 +44,7 @@
       open.onerror = () => reject(open.error);
       open.onsuccess = () => {
         const db = open.result;
-        const names = ['fetches', 'bodies', 'segments'];
+        const names = [...db.objectStoreNames];
         const tx = db.transaction(names, 'readonly');
         const out = {};
         for (const n of names) {

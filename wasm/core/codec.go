@@ -227,47 +227,49 @@ func (d *fetchDoc) json(w *jsonWriter) {
 	w.key("seq").int(d.Seq)
 	d.Options.json(w.key("options"))
 	w.key("uploadTotal").uint(d.UploadTotal)
-	w.key("uploaded").uint(d.Uploaded)
 	w.key("result").str(d.Result)
 	w.key("failureReason").str(d.FailureReason)
 	w.key("phase").str(d.Phase)
-	w.key("records").begin('[')
-	for i := range d.Records {
-		r := &d.Records[i]
-		w.begin('{')
-		if r.head != nil && r.headFor == r.Response {
-			w.b = append(w.b, r.head...)
-		} else {
-			w.b = r.appendHead(w.b)
-		}
-		w.sep = true
-		w.key("length").int(r.Length)
-		w.key("generation").int(int64(r.Generation))
-		w.key("segments").int(int64(r.Segments))
-		w.key("stored").int(r.Stored)
-		w.key("result").str(r.Result)
-		if r.Sent {
-			w.key("sent").bool(true)
-		}
-		w.end('}')
+	w.key("records").int(int64(len(d.Records)))
+	w.end('}')
+}
+
+// json writes the document of record index of fetch uniqueID.
+func (r *recordDoc) json(w *jsonWriter, uniqueID string, index int) {
+	w.begin('{')
+	w.key("version").int(SchemaVersion)
+	w.key("uniqueId").str(uniqueID)
+	w.key("index").int(int64(index))
+	w.comma()
+	if r.head != nil && r.headFor == r.Response {
+		w.b = append(w.b, r.head...)
+	} else {
+		w.b = r.appendHead(w.b)
 	}
-	w.end(']')
+	w.sep = true
+	w.key("length").int(r.Length)
+	w.key("generation").int(int64(r.Generation))
+	w.key("segments").int(int64(r.Segments))
+	w.key("stored").int(r.Stored)
+	w.key("result").str(r.Result)
+	if r.Sent {
+		w.key("sent").bool(true)
+	}
 	w.end('}')
 }
 
 func docFromJSON(v *fastjson.Value) *fetchDoc {
-	d := &fetchDoc{
+	return &fetchDoc{
 		Version: v.GetInt("version"), UniqueID: getString(v, "uniqueId"), ID: getString(v, "id"),
 		Seq: v.GetInt64("seq"), Options: OptionsFromJSON(v.Get("options")), UploadTotal: v.GetUint64("uploadTotal"),
-		Uploaded: v.GetUint64("uploaded"), Result: getString(v, "result"), FailureReason: getString(v, "failureReason"),
-		Phase: getString(v, "phase"),
+		Result: getString(v, "result"), FailureReason: getString(v, "failureReason"), Phase: getString(v, "phase"),
 	}
-	for _, r := range v.GetArray("records") {
-		d.Records = append(d.Records, recordDoc{
-			Request: RequestFromJSON(r.Get("request")), Response: responseFromJSON(r.Get("response")),
-			Length: r.GetInt64("length"), Generation: r.GetInt("generation"), Segments: r.GetInt("segments"),
-			Stored: r.GetInt64("stored"), Result: getString(r, "result"), Sent: r.GetBool("sent"),
-		})
+}
+
+func recordFromJSON(r *fastjson.Value) recordDoc {
+	return recordDoc{
+		Request: RequestFromJSON(r.Get("request")), Response: responseFromJSON(r.Get("response")),
+		Length: r.GetInt64("length"), Generation: r.GetInt("generation"), Segments: r.GetInt("segments"),
+		Stored: r.GetInt64("stored"), Result: getString(r, "result"), Sent: r.GetBool("sent"),
 	}
-	return d
 }

@@ -17,7 +17,7 @@ func fullDoc() *fetchDoc {
 		URL: "https://a/x", Redirected: true, Type: "cors"}
 	return &fetchDoc{Version: SchemaVersion, UniqueID: "u", ID: "id\u2028", Seq: 42,
 		Options:     Options{DownloadTotal: 1<<63 + 5, Title: "T", Icons: []Icon{{Src: "/i.png", Sizes: "16x16", Type: "image/png", Label: "L"}, {Src: "/j"}}},
-		UploadTotal: 9, Uploaded: 3, Result: ResultFailure, FailureReason: ReasonAborted, Phase: phaseDecided,
+		UploadTotal: 1 << 40, Uploaded: 1 << 40, Result: ResultFailure, FailureReason: ReasonAborted, Phase: phaseDecided,
 		Records: []recordDoc{
 			{Request: req, Response: resp, Length: -1, Generation: 2, Segments: 7, Stored: 123456789, Result: ReasonBadStatus, Sent: true},
 			{Request: get("https://b/")},
@@ -26,29 +26,38 @@ func fullDoc() *fetchDoc {
 
 func TestDocumentCodecKeepsEveryField(t *testing.T) {
 	d := fullDoc()
-	back, err := decodeDoc(d.encode())
-	require.NoError(t, err)
-	assert.Equal(t, d, back)
-	assert.True(t, json.Valid(d.encode()))
+	back, dropped := decodeDocs(jsons(d.encodeAll()))
+	require.Empty(t, dropped)
+	require.Len(t, back, 1)
+	assert.Equal(t, d, back[0])
+	for _, doc := range d.encodeAll() {
+		assert.True(t, json.Valid(doc.JSON), string(doc.JSON))
+	}
 }
 
-// Documents written before the hand-mapped codec (by encoding/json) still load.
-func TestDocumentCodecReadsEarlierDocuments(t *testing.T) {
+// A fetch loads only with every record's document; the documents of other fetches do not count.
+func TestDocumentsOfAFetchLoadTogether(t *testing.T) {
+	d := fullDoc()
+	other := fullDoc()
+	other.UniqueID = "v"
+	docs := jsons(append(d.encodeAll(), other.encodeAll()...))
+	back, dropped := decodeDocs(append(docs[:1:1], docs[2:]...)) // d without its first record
+	assert.Len(t, dropped, 1)
+	require.Len(t, back, 1)
+	assert.Equal(t, other, back[0])
+}
+
+// Version 1 kept a fetch and its records in one document: such a fetch is dropped (its data with it).
+func TestDocumentCodecDropsVersion1(t *testing.T) {
 	old := `{"version":1,"uniqueId":"u","id":"i","seq":3,"options":{"downloadTotal":10,"title":"t","icons":null},` +
 		`"uploadTotal":0,"uploaded":0,"result":"","failureReason":"","phase":"active","records":[{"request":` +
 		`{"url":"https://a/","method":"GET","headers":[["a","b"]],"mode":"cors","credentials":"same-origin",` +
 		`"cache":"default","redirect":"follow","referrer":"","referrerPolicy":"","integrity":"","bodySize":0,` +
 		`"hasBody":false},"response":{"status":200,"statusText":"OK","headers":null,"url":"https://a/",` +
 		`"redirected":false,"type":"basic"},"length":5,"generation":1,"segments":1,"stored":5,"result":""}]}`
-	d, err := decodeDoc([]byte(old))
-	require.NoError(t, err)
-	assert.Equal(t, "https://a/", d.Records[0].Request.URL)
-	assert.Equal(t, [][2]string{{"a", "b"}}, d.Records[0].Request.Headers)
-	assert.Equal(t, 200, d.Records[0].Response.Status)
-	assert.Equal(t, int64(5), d.Records[0].Stored)
-	assert.Equal(t, uint64(10), d.Options.DownloadTotal)
-	_, err = decodeDoc([]byte(`{"version":1`))
-	assert.Error(t, err)
+	back, dropped := decodeDocs([][]byte{[]byte(old), []byte(`{"version":2`)})
+	assert.Empty(t, back)
+	assert.Len(t, dropped, 2)
 }
 
 func TestRecordViewAndSnapshotCodec(t *testing.T) {
@@ -125,25 +134,23 @@ func TestURLParts(t *testing.T) {
 	}
 }
 
-// A document keeps its records' request and response encoded between writes; a new response
-// replaces them, so a write never stores a stale one.
-func TestClonedDocumentsWriteTheCurrentResponse(t *testing.T) {
+// A record keeps its request and response encoded between writes; a new response replaces them,
+// so a write never stores a stale one.
+func TestRecordCopiesWriteTheCurrentResponse(t *testing.T) {
 	d := &fetchDoc{Version: SchemaVersion, UniqueID: "u", ID: "x", Phase: phaseActive,
 		Records: []recordDoc{{Request: get("https://a/1"), Length: -1}, {Request: get("https://a/2"), Length: -1}}}
 	uncached := func() string {
-		c := *d
-		c.Records = nil
-		for _, r := range d.Records {
-			r.head, r.headFor = nil, nil
-			c.Records = append(c.Records, r)
-		}
-		return string(c.encode())
+		r := d.Records[1]
+		r.head, r.headFor = nil, nil
+		return string(d.encodeRecord(1, &r).JSON)
 	}
-	assert.Equal(t, uncached(), string(d.clone().encode()))
+	r := d.record(1)
+	assert.Equal(t, uncached(), string(d.encodeRecord(1, &r).JSON))
 	for _, etag := range []string{"v1", "v2"} {
 		d.Records[1].Response = &Response{Status: 200, Type: "basic", Headers: [][2]string{{"ETag", etag}}}
 		d.Records[1].Stored += 10
-		got := string(d.clone().encode())
+		r := d.record(1)
+		got := string(d.encodeRecord(1, &r).JSON)
 		assert.Equal(t, uncached(), got)
 		assert.Contains(t, got, etag)
 	}

@@ -65,11 +65,11 @@ func (e *Engine) decide(f *bgFetch, reason string) {
 		f.doc.Result = ResultSuccess
 	}
 	f.doc.Phase = phaseDecided
-	doc := f.doc.clone()
+	doc := f.doc.encode()
 	f.touch()
 	e.mu.Unlock()
-	if err := e.p.Store.Put(e.ctx, doc.UniqueID, doc.encode(), nil); err != nil {
-		e.p.Logf("bgfetch: storing the result of %q: %v", doc.ID, err)
+	if err := e.p.Store.Put(e.ctx, f.doc.UniqueID, doc, nil); err != nil {
+		e.p.Logf("bgfetch: storing the result of %q: %v", f.doc.ID, err)
 	}
 	e.finish(f)
 }
@@ -98,16 +98,16 @@ func (e *Engine) finish(f *bgFetch) {
 	e.mu.Lock()
 	f.recordsAvailable = false
 	f.doc.Phase = phaseSettled
-	doc := f.doc.clone()
+	doc := f.doc.encode()
 	snap := f.snapshotLocked()
 	f.touch()
 	e.mu.Unlock()
 	e.p.Notifier.Update(snap)
 	// Settled first: if the delete is cut short, the next start deletes instead of re-dispatching.
-	if err := e.p.Store.Put(e.ctx, doc.UniqueID, doc.encode(), nil); err != nil {
-		e.p.Logf("bgfetch: storing the end of %q: %v", doc.ID, err)
+	if err := e.p.Store.Put(e.ctx, f.doc.UniqueID, doc, nil); err != nil {
+		e.p.Logf("bgfetch: storing the end of %q: %v", f.doc.ID, err)
 	}
-	e.deleteData(doc.UniqueID)
+	e.deleteData(f.doc.UniqueID)
 }
 
 func (e *Engine) deleteData(uniqueID string) {

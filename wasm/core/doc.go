@@ -6,8 +6,15 @@ import (
 	"github.com/valyala/fastjson"
 )
 
-// SchemaVersion is the version of the stored fetch document; bump it with a migration.
-const SchemaVersion = 1
+// SchemaVersion is the version of the stored documents; bump it with a migration. Version 2 stores
+// each record in its own document, so a segment's write carries one record, not the whole fetch.
+const SchemaVersion = 2
+
+// Doc is one stored document of a fetch: the fetch's own (Record < 0) or record Record's.
+type Doc struct {
+	Record int
+	JSON   []byte
+}
 
 // Phases of a stored fetch: a restart resumes, re-dispatches or deletes by phase.
 const (
@@ -16,7 +23,7 @@ const (
 	phaseSettled = "settled" // event settled; records unavailable, data to delete
 )
 
-// fetchDoc is a background fetch as stored, one document per fetch.
+// fetchDoc is a background fetch as stored: a document of its own and one per record.
 type fetchDoc struct {
 	Version       int
 	UniqueID      string
@@ -24,7 +31,7 @@ type fetchDoc struct {
 	Seq           int64 // creation order, for getIds()
 	Options       Options
 	UploadTotal   uint64
-	Uploaded      uint64
+	Uploaded      uint64 // not stored: the records that were sent count their request bodies
 	Result        string
 	FailureReason string
 	Phase         string
@@ -56,35 +63,93 @@ func (d *fetchDoc) downloaded() uint64 {
 	return n
 }
 
-func (d *fetchDoc) encode() []byte {
-	// Sized for a record with its request and response heads, so the buffer rarely grows: growing
-	// it was the largest allocation of a fan-out of small files.
-	w := &jsonWriter{b: make([]byte, 0, 512+1024*len(d.Records))}
+// encode writes the fetch's own document.
+func (d *fetchDoc) encode() Doc {
+	w := &jsonWriter{b: make([]byte, 0, 256)}
 	d.json(w)
-	return w.b
+	return Doc{Record: -1, JSON: w.b}
 }
 
-func decodeDoc(b []byte) (*fetchDoc, error) {
-	v, err := fastjson.ParseBytes(b)
-	if err != nil {
-		return nil, err
-	}
-	d := docFromJSON(v)
-	if d.Version != SchemaVersion {
-		return nil, fmt.Errorf("fetch %q: unknown schema version %d", d.UniqueID, d.Version)
-	}
-	return d, nil
+// encodeRecord writes the document of record i, r (a copy taken with record).
+func (d *fetchDoc) encodeRecord(i int, r *recordDoc) Doc {
+	// Sized for the request and response heads, so the buffer rarely grows: growing it was the
+	// largest allocation of a fan-out of small files.
+	w := &jsonWriter{b: make([]byte, 0, 1024)}
+	r.json(w, d.UniqueID, i)
+	return Doc{Record: i, JSON: w.b}
 }
 
-// clone copies a document so it can be encoded outside the engine's lock (held by the caller);
-// the records' heads are encoded first, once, so each copy carries them.
-func (d *fetchDoc) clone() *fetchDoc {
+// encodeAll writes every document of the fetch.
+func (d *fetchDoc) encodeAll() []Doc {
+	docs := []Doc{d.encode()}
 	for i := range d.Records {
-		if r := &d.Records[i]; r.head == nil || r.headFor != r.Response {
-			r.head, r.headFor = r.appendHead(nil), r.Response
-		}
+		docs = append(docs, d.encodeRecord(i, &d.Records[i]))
 	}
-	c := *d
-	c.Records = append([]recordDoc(nil), d.Records...)
-	return &c
+	return docs
+}
+
+// record copies record i so it can be encoded outside the engine's lock (held by the caller); its
+// head is encoded first, once, so each copy carries it.
+func (d *fetchDoc) record(i int) recordDoc {
+	r := &d.Records[i]
+	if r.head == nil || r.headFor != r.Response {
+		r.head, r.headFor = r.appendHead(nil), r.Response
+	}
+	return *r
+}
+
+// decodeDocs joins stored documents into fetches. A fetch is left out, with the reason, when a
+// document of it cannot be read or one of its records has none; records of no fetch are ignored.
+func decodeDocs(docs [][]byte) (fetches []*fetchDoc, dropped []error) {
+	type key struct {
+		uid   string
+		index int
+	}
+	records := map[key]recordDoc{}
+	bad := map[string]bool{} // fetches with a document of another schema
+	var p fastjson.Parser
+	for _, b := range docs {
+		v, err := p.ParseBytes(b)
+		if err != nil {
+			dropped = append(dropped, err)
+			continue
+		}
+		uid := getString(v, "uniqueId")
+		if n := v.GetInt("version"); n != SchemaVersion {
+			bad[uid] = true
+			dropped = append(dropped, fmt.Errorf("fetch %q: unknown schema version %d", uid, n))
+			continue
+		}
+		if v.Exists("index") {
+			records[key{uid, v.GetInt("index")}] = recordFromJSON(v)
+			continue
+		}
+		d := docFromJSON(v)
+		d.Records = make([]recordDoc, v.GetInt("records"))
+		fetches = append(fetches, d)
+	}
+	kept := fetches[:0]
+	for _, d := range fetches {
+		if bad[d.UniqueID] {
+			continue
+		}
+		var err error
+		for i := 0; i < len(d.Records); i++ {
+			r, ok := records[key{d.UniqueID, i}]
+			if !ok {
+				err = fmt.Errorf("fetch %q: record %d is missing", d.UniqueID, i)
+				break
+			}
+			d.Records[i] = r
+			if r.Sent {
+				d.Uploaded += uint64(r.Request.BodySize)
+			}
+		}
+		if err != nil {
+			dropped = append(dropped, err)
+			continue
+		}
+		kept = append(kept, d)
+	}
+	return kept, dropped
 }

@@ -133,13 +133,12 @@ func (e *Engine) Start(ctx context.Context) error {
 	}
 	var resume, finish []*bgFetch
 	live := map[string]bool{}
+	fetches, dropped := decodeDocs(docs)
+	for _, err := range dropped {
+		e.p.Logf("bgfetch: dropping unreadable fetch: %v", err)
+	}
 	e.mu.Lock()
-	for _, b := range docs {
-		d, err := decodeDoc(b)
-		if err != nil {
-			e.p.Logf("bgfetch: dropping unreadable fetch: %v", err)
-			continue
-		}
+	for _, d := range fetches {
 		live[d.UniqueID] = true
 		e.seq = max(e.seq, d.Seq)
 		switch d.Phase {
@@ -200,7 +199,7 @@ func (e *Engine) Fetch(ctx context.Context, id string, reqs []Request, bodies ma
 	e.active[id] = f // reserved now, so a racing fetch() with the same id is refused
 	e.mu.Unlock()
 
-	if err := e.p.Store.Create(ctx, doc.UniqueID, doc.encode(), bodies); err != nil {
+	if err := e.p.Store.Create(ctx, doc.UniqueID, doc.encodeAll(), bodies); err != nil {
 		e.mu.Lock()
 		delete(e.active, id)
 		e.mu.Unlock()

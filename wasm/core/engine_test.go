@@ -73,15 +73,16 @@ func TestFetchSucceedsAndStoresEveryByteInSegments(t *testing.T) {
 func TestLastSegmentStoresTheRecordResult(t *testing.T) {
 	store := newMemStore()
 	var active []string // per write while the fetch is active: "segment <record> <result>" or "document"
-	store.onPut = func(doc []byte, seg *Segment) {
-		var d fetchDoc
-		require.NoError(t, json.Unmarshal(doc, &d))
+	store.onPut = func(doc Doc, seg *Segment) {
+		var d struct{ Phase, Result string }
+		require.NoError(t, json.Unmarshal(doc.JSON, &d))
 		switch {
-		case d.Phase != phaseActive:
+		case doc.Record < 0 && d.Phase != phaseActive:
 		case seg == nil:
 			active = append(active, "document")
 		default:
-			active = append(active, fmt.Sprintf("segment %d %s", seg.Record, d.Records[seg.Record].Result))
+			assert.Equal(t, seg.Record, doc.Record, "a segment is stored with its record's document")
+			active = append(active, fmt.Sprintf("segment %d %s", seg.Record, d.Result))
 		}
 	}
 	h := newHarness(t, store, nil)
@@ -242,7 +243,7 @@ func TestDecidedFetchIsDispatchedOnceOnRestart(t *testing.T) {
 	store := newMemStore()
 	doc := &fetchDoc{Version: SchemaVersion, UniqueID: "u9", ID: "done", Phase: phaseDecided,
 		Result: ResultSuccess, Records: []recordDoc{{Request: get("https://a/x"), Result: ResultSuccess, Length: -1}}}
-	store.docs["u9"] = doc.encode()
+	store.seed(doc)
 	h := newHarness(t, store, nil)
 	s := h.rec.wait(t)
 	assert.Equal(t, "done", s.ID)
@@ -374,13 +375,26 @@ func TestParseContentRange(t *testing.T) {
 
 func TestDocumentRoundTripAndVersion(t *testing.T) {
 	d := &fetchDoc{Version: SchemaVersion, UniqueID: "u", ID: "i", Records: []recordDoc{{Request: get("https://a/")}}}
-	back, err := decodeDoc(d.encode())
-	require.NoError(t, err)
-	assert.Equal(t, d, back)
-	var m map[string]any
-	require.NoError(t, json.Unmarshal(d.encode(), &m))
-	m["version"] = 99
-	b, _ := json.Marshal(m)
-	_, err = decodeDoc(b)
-	assert.Error(t, err)
+	back, dropped := decodeDocs(jsons(d.encodeAll()))
+	require.Empty(t, dropped)
+	assert.Equal(t, []*fetchDoc{d}, back)
+	for _, doc := range d.encodeAll() { // another version of any one document drops the fetch
+		var m map[string]any
+		require.NoError(t, json.Unmarshal(doc.JSON, &m))
+		m["version"] = 99
+		b, _ := json.Marshal(m)
+		docs := jsons(d.encodeAll())
+		docs[doc.Record+1] = b
+		back, dropped := decodeDocs(docs)
+		assert.Empty(t, back)
+		assert.Len(t, dropped, 1)
+	}
+}
+
+func jsons(docs []Doc) [][]byte {
+	var out [][]byte
+	for _, d := range docs {
+		out = append(out, d.JSON)
+	}
+	return out
 }

@@ -22,7 +22,7 @@ func (c bytesChunk) Len() int { return len(c) }
 // memStore keeps documents and segments in maps, like the IndexedDB schema.
 type memStore struct {
 	mu     sync.Mutex
-	docs   map[string][]byte
+	docs   map[string][]byte // "uid" for a fetch's document, "uid#record" for a record's
 	bodies map[string]any
 	segs   map[string][]byte // "uid/record/gen/seq"
 	puts   int
@@ -31,7 +31,7 @@ type memStore struct {
 	// holdSegments, when set, makes every Put that carries a segment wait until it is closed.
 	holdSegments chan struct{}
 	// onPut, when set, sees every Put that succeeds.
-	onPut func(doc []byte, seg *Segment)
+	onPut func(doc Doc, seg *Segment)
 }
 
 func newMemStore() *memStore {
@@ -48,17 +48,36 @@ func (s *memStore) Load(context.Context) ([][]byte, error) {
 	return out, nil
 }
 
-func (s *memStore) Create(_ context.Context, uid string, doc []byte, bodies map[int]any) error {
+// docKey is where doc of fetch uid is kept.
+func docKey(uid string, doc Doc) string {
+	if doc.Record < 0 {
+		return uid
+	}
+	return fmt.Sprintf("%s#%d", uid, doc.Record)
+}
+
+// seed stores every document of d, as a previous run of the worker left it.
+func (s *memStore) seed(d *fetchDoc) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.docs[uid] = doc
+	for _, doc := range d.encodeAll() {
+		s.docs[docKey(d.UniqueID, doc)] = doc.JSON
+	}
+}
+
+func (s *memStore) Create(_ context.Context, uid string, docs []Doc, bodies map[int]any) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, doc := range docs {
+		s.docs[docKey(uid, doc)] = doc.JSON
+	}
 	for i, b := range bodies {
 		s.bodies[fmt.Sprintf("%s/%d", uid, i)] = b
 	}
 	return nil
 }
 
-func (s *memStore) Put(_ context.Context, uid string, doc []byte, seg *Segment) error {
+func (s *memStore) Put(_ context.Context, uid string, doc Doc, seg *Segment) error {
 	s.mu.Lock()
 	hold := s.holdSegments
 	s.mu.Unlock()
@@ -74,7 +93,7 @@ func (s *memStore) Put(_ context.Context, uid string, doc []byte, seg *Segment) 
 	if s.onPut != nil {
 		s.onPut(doc, seg)
 	}
-	s.docs[uid] = doc
+	s.docs[docKey(uid, doc)] = doc.JSON
 	if seg != nil {
 		var b bytes.Buffer
 		for _, c := range seg.Chunks {
@@ -95,6 +114,11 @@ func (s *memStore) Delete(_ context.Context, uid string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.docs, uid)
+	for k := range s.docs {
+		if strings.HasPrefix(k, uid+"#") {
+			delete(s.docs, k)
+		}
+	}
 	s.drop(func(k string) bool { return strings.HasPrefix(k, uid+"/") })
 	return nil
 }
@@ -103,9 +127,9 @@ func (s *memStore) Sweep(_ context.Context, live map[string]bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.drop(func(k string) bool { uid, _, _ := strings.Cut(k, "/"); return !live[uid] })
-	for uid := range s.docs {
-		if !live[uid] {
-			delete(s.docs, uid)
+	for k := range s.docs {
+		if uid, _, _ := strings.Cut(k, "#"); !live[uid] {
+			delete(s.docs, k)
 		}
 	}
 	return nil
@@ -129,11 +153,10 @@ func (s *memStore) drop(match func(key string) bool) {
 func (s *memStore) body(t *testing.T, uid string, record int) []byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var d fetchDoc
-	if err := json.Unmarshal(s.docs[uid], &d); err != nil {
-		t.Fatalf("doc %s: %v", uid, err)
+	var r recordDoc
+	if err := json.Unmarshal(s.docs[fmt.Sprintf("%s#%d", uid, record)], &r); err != nil {
+		t.Fatalf("record %d of %s: %v", record, uid, err)
 	}
-	r := d.Records[record]
 	var b bytes.Buffer
 	for seq := 0; seq < r.Segments; seq++ {
 		b.Write(s.segs[fmt.Sprintf("%s/%d/%d/%d", uid, record, r.Generation, seq)])

@@ -34,12 +34,12 @@ type Segment struct {
 
 // Store persists fetch documents, request bodies and body segments (IndexedDB in a browser).
 type Store interface {
-	// Load returns every stored fetch document.
+	// Load returns every stored document, the fetches' and their records'.
 	Load(ctx context.Context) ([][]byte, error)
-	// Create stores a new fetch document and its request bodies (by record index).
-	Create(ctx context.Context, uniqueID string, doc []byte, bodies map[int]any) error
-	// Put replaces a fetch document and, if seg is not nil, stores seg in the same transaction.
-	Put(ctx context.Context, uniqueID string, doc []byte, seg *Segment) error
+	// Create stores the documents of a new fetch and its request bodies (by record index).
+	Create(ctx context.Context, uniqueID string, docs []Doc, bodies map[int]any) error
+	// Put replaces one document of a fetch and, if seg is not nil, stores seg in the same transaction.
+	Put(ctx context.Context, uniqueID string, doc Doc, seg *Segment) error
 	// Body returns the stored request body of a record.
 	Body(ctx context.Context, uniqueID string, record int) (any, error)
 	// Delete removes a fetch document with all its bodies and segments.

@@ -78,11 +78,11 @@ func (e *Engine) setRecordResult(f *bgFetch, i int, result string) {
 		return
 	}
 	f.doc.Records[i].Result = result
-	doc := f.doc.clone()
+	r := f.doc.record(i)
 	f.touch()
 	e.mu.Unlock()
-	if err := e.p.Store.Put(e.ctx, doc.UniqueID, doc.encode(), nil); err != nil {
-		e.p.Logf("bgfetch: storing record %d of %q: %v", i, doc.ID, err)
+	if err := e.p.Store.Put(e.ctx, f.doc.UniqueID, f.doc.encodeRecord(i, &r), nil); err != nil {
+		e.p.Logf("bgfetch: storing record %d of %q: %v", i, f.doc.ID, err)
 	}
 }
 
@@ -204,10 +204,10 @@ func (e *Engine) requestBody(f *bgFetch, i int, rec *recordDoc) (any, error) {
 func (e *Engine) restartBody(f *bgFetch, i int) {
 	e.mu.Lock()
 	resetBodyLocked(&f.doc.Records[i])
-	doc := f.doc.clone()
+	r := f.doc.record(i)
 	f.touch()
 	e.mu.Unlock()
-	if err := e.p.Store.Put(f.ctx, doc.UniqueID, doc.encode(), nil); err != nil {
+	if err := e.p.Store.Put(f.ctx, f.doc.UniqueID, f.doc.encodeRecord(i, &r), nil); err != nil {
 		e.p.Logf("bgfetch: restarting record %d: %v", i, err)
 	}
 	f.progress.kick()
@@ -334,21 +334,20 @@ func (e *Engine) admit(f *bgFetch, n int) bool {
 	return true
 }
 
-// storeSegment writes one segment with the document that counts it, then applies it in memory,
+// storeSegment writes one segment with the record's document that counts it, then applies it in memory,
 // so a stored document never counts a segment that is not stored. The last segment of a body
 // also stores the record's result when the body is complete.
 func (e *Engine) storeSegment(f *bgFetch, i int, chunks []Chunk, size int, last bool) error {
 	e.mu.Lock()
-	doc := f.doc.clone()
-	r := &doc.Records[i]
+	r := f.doc.record(i)
 	seg := &Segment{Record: i, Generation: r.Generation, Seq: r.Segments, Chunks: chunks}
 	r.Segments++
 	r.Stored += int64(size)
 	if last {
-		r.Result = bodyResult(r)
+		r.Result = bodyResult(&r)
 	}
 	e.mu.Unlock()
-	err := e.p.Store.Put(f.ctx, doc.UniqueID, doc.encode(), seg)
+	err := e.p.Store.Put(f.ctx, f.doc.UniqueID, f.doc.encodeRecord(i, &r), seg)
 	e.mu.Lock()
 	f.buffered -= int64(size)
 	if err != nil {

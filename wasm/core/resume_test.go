@@ -122,8 +122,9 @@ func TestStartSweepsDataOfFetchesThatNoLongerExist(t *testing.T) {
 	store := newMemStore()
 	doc := &fetchDoc{Version: SchemaVersion, UniqueID: "live", ID: "live", Phase: phaseActive,
 		Records: []recordDoc{{Request: get("https://a/live"), Length: -1, Stored: 3, Segments: 1}}}
-	store.docs["live"] = doc.encode()
-	store.docs["newer"] = []byte(`{"version":99}`) // a schema this engine cannot read: dropped with its data
+	store.seed(doc)
+	store.docs["newer"] = []byte(`{"version":99,"uniqueId":"newer"}`) // a schema this engine cannot read: dropped with its data
+	store.docs["newer#0"] = []byte(`{"version":99,"uniqueId":"newer","index":0}`)
 	store.segs["newer/0/0/0"] = []byte("unreadable")
 	store.segs["live/0/0/0"] = []byte("abc")
 	store.segs["gone/0/0/0"] = []byte("orphan")
@@ -136,8 +137,9 @@ func TestStartSweepsDataOfFetchesThatNoLongerExist(t *testing.T) {
 	defer store.mu.Unlock()
 	assert.Equal(t, map[string][]byte{"live/0/0/0": []byte("abc")}, store.segs, "only the live fetch's data is left")
 	assert.Empty(t, store.bodies)
-	assert.Len(t, store.docs, 1, "the unreadable document is gone")
+	assert.Len(t, store.docs, 2, "the unreadable documents are gone")
 	assert.Contains(t, store.docs, "live")
+	assert.Contains(t, store.docs, "live#0")
 }
 
 func TestSchedulerTakesTurnsBetweenFetches(t *testing.T) {
@@ -235,7 +237,7 @@ func TestNonGETRequestRestartsFromScratchAfterAStop(t *testing.T) {
 	old := &Response{Status: 200, Headers: [][2]string{{"ETag", `"p"`}}}
 	doc := &fetchDoc{Version: SchemaVersion, UniqueID: "p1", ID: "post", Phase: phaseActive, UploadTotal: 7, Uploaded: 7,
 		Records: []recordDoc{{Request: post, Response: old, Sent: true, Length: 6, Stored: 3, Segments: 1}}}
-	store.docs["p1"] = doc.encode()
+	store.seed(doc)
 	store.segs["p1/0/0/0"] = []byte("abc")
 	store.bodies["p1/0"] = "payload"
 	net := &fakeNet{res: map[string]*resource{}, chunk: 10000}

@@ -114,7 +114,11 @@ func (s *session) nothingStored(scope ...string) {
 	var counts map[string]int
 	ok := assert.Eventually(s.t, func() bool {
 		s.eval(&counts, `harness.stored(%s)`, js(append(scope, "/")[0]))
-		return counts != nil && counts["fetches"] == 0 && counts["bodies"] == 0 && counts["segments"] == 0
+		empty := counts != nil && len(counts) == 4 // fetches, records, bodies, segments
+		for _, n := range counts {
+			empty = empty && n == 0
+		}
+		return empty
 	}, 10*time.Second, 100*time.Millisecond, "IndexedDB holds nothing of settled fetches")
 	if !ok {
 		s.t.Logf("stored: %v", counts)
