@@ -97,6 +97,36 @@ func TestLastSegmentStoresTheRecordResult(t *testing.T) {
 	assert.ElementsMatch(t, []string{"segment 0 success", "segment 1 bad-status", "segment 2 ", "segment 2 success"}, active)
 }
 
+// What a record's segment is stored with does not grow with the number of records in its fetch.
+func TestRecordWritesDoNotGrowWithTheFetch(t *testing.T) {
+	written := func(n int) (perRecord int) {
+		store := newMemStore()
+		var bytes, writes int
+		store.onPut = func(doc Doc, seg *Segment) {
+			if seg != nil {
+				bytes, writes = bytes+len(doc.JSON), writes+1
+			}
+		}
+		h := newHarness(t, store, nil)
+		var reqs []Request
+		for i := 0; i < n; i++ {
+			u := fmt.Sprintf("https://a/%03d", i)
+			h.net.res[u] = &resource{status: 200, body: pattern(100, byte(i)), etag: `"e"`}
+			reqs = append(reqs, get(u))
+		}
+		_, err := h.e.Fetch(context.Background(), "many", reqs, nil, Options{})
+		require.NoError(t, err)
+		assert.Equal(t, ResultSuccess, h.rec.wait(t).Result)
+		store.mu.Lock()
+		defer store.mu.Unlock()
+		require.Equal(t, n, writes, "one write per record")
+		return bytes / writes
+	}
+	few, many := written(2), written(200)
+	t.Logf("bytes of document per segment write: %d with 2 records, %d with 200", few, many)
+	assert.InDelta(t, few, many, float64(few)/10)
+}
+
 func TestBadStatusIsStoredExposedAndFailsWithoutStoppingOthers(t *testing.T) {
 	h := newHarness(t, nil, nil)
 	h.net.res["https://a/missing"] = &resource{status: 404, body: []byte("not here"), etag: `"n"`}
