@@ -334,9 +334,9 @@ func (e *Engine) admit(f *bgFetch, n int) bool {
 	return true
 }
 
-// storeSegment writes one segment with the record's document that counts it, then applies it in memory,
-// so a stored document never counts a segment that is not stored. The last segment of a body
-// also stores the record's result when the body is complete.
+// storeSegment writes one segment with the record's document that counts it, then applies it in
+// memory, so a stored document never counts a segment that is not stored. The last segment of a
+// body also stores the record's result when the body is complete.
 func (e *Engine) storeSegment(f *bgFetch, i int, chunks []Chunk, size int, last bool) error {
 	e.mu.Lock()
 	r := f.doc.record(i)
