@@ -17,7 +17,7 @@ func fullDoc() *fetchDoc {
 		URL: "https://a/x", Redirected: true, Type: "cors"}
 	return &fetchDoc{Version: SchemaVersion, UniqueID: "u", ID: "id\u2028", Seq: 42,
 		Options:     Options{DownloadTotal: 1<<63 + 5, Title: "T", Icons: []Icon{{Src: "/i.png", Sizes: "16x16", Type: "image/png", Label: "L"}, {Src: "/j"}}},
-		UploadTotal: 1 << 40, Uploaded: 1 << 40, Result: ResultFailure, FailureReason: ReasonAborted, Phase: phaseDecided,
+		UploadTotal: 1 << 40, Result: ResultFailure, FailureReason: ReasonAborted, Phase: phaseDecided,
 		Records: []recordDoc{
 			{Request: req, Response: resp, Length: -1, Generation: 2, Segments: 7, Stored: 123456789, Result: ReasonBadStatus, Sent: true},
 			{Request: get("https://b/")},

@@ -31,7 +31,6 @@ type fetchDoc struct {
 	Seq           int64 // creation order, for getIds()
 	Options       Options
 	UploadTotal   uint64
-	Uploaded      uint64 // not stored: the records that were sent count their request bodies
 	Result        string
 	FailureReason string
 	Phase         string
@@ -53,6 +52,17 @@ type recordDoc struct {
 	// headFor: encoding them again for every write was most of a document's cost.
 	head    []byte
 	headFor *Response
+}
+
+// uploaded counts the request bodies of the records that were sent.
+func (d *fetchDoc) uploaded() uint64 {
+	var n uint64
+	for i := range d.Records {
+		if r := &d.Records[i]; r.Sent {
+			n += uint64(r.Request.BodySize)
+		}
+	}
+	return n
 }
 
 func (d *fetchDoc) downloaded() uint64 {
@@ -141,9 +151,6 @@ func decodeDocs(docs [][]byte) (fetches []*fetchDoc, dropped []error) {
 				break
 			}
 			d.Records[i] = r
-			if r.Sent {
-				d.Uploaded += uint64(r.Request.BodySize)
-			}
 		}
 		if err != nil {
 			dropped = append(dropped, err)

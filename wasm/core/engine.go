@@ -110,7 +110,7 @@ func (f *bgFetch) snapshotLocked() Snapshot {
 	d := f.doc
 	return Snapshot{
 		UniqueID: d.UniqueID, ID: d.ID,
-		UploadTotal: d.UploadTotal, Uploaded: d.Uploaded,
+		UploadTotal: d.UploadTotal, Uploaded: d.uploaded(),
 		DownloadTotal: d.Options.DownloadTotal, Downloaded: d.downloaded(),
 		Result: d.Result, FailureReason: d.FailureReason,
 		RecordsAvailable: f.recordsAvailable,

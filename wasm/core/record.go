@@ -122,7 +122,8 @@ func (e *Engine) attempt(f *bgFetch, i int, whole int64, release func()) (string
 	}
 	wd.arrived()
 	defer stream.Cancel()
-	f.small.Store(e.small(resp)) // the fetch's next requests are likely alike
+	small := e.small(resp)
+	f.small.Store(small) // the fetch's next requests are likely alike
 	switch {
 	case rangeStart > 0 && resp.Status == 206:
 		length, ok := partialValid(&rec, resp, rangeStart)
@@ -136,7 +137,7 @@ func (e *Engine) attempt(f *bgFetch, i int, whole int64, release func()) (string
 	default:
 		e.startBody(f, i, resp)
 	}
-	if !e.small(resp) { // its turn bounds the segments held in JS, however many requests are in flight
+	if !small { // its turn bounds the segments held in JS, however many requests are in flight
 		wd.awaitTurn()
 		if err := e.streams.acquire(actx, f.doc.UniqueID); err != nil {
 			return "", retryIf(retryable, wd.stalled(err))
@@ -226,9 +227,8 @@ func (e *Engine) startBody(f *bgFetch, i int, resp *Response) {
 	r := &f.doc.Records[i]
 	resetBodyLocked(r)
 	r.Response = exposed(resp)
-	if r.Request.HasBody && !r.Sent { // a response means the server has the whole request body
+	if r.Request.HasBody { // a response means the server has the whole request body
 		r.Sent = true
-		f.doc.Uploaded += uint64(r.Request.BodySize)
 	}
 	r.Length = -1
 	if resp.Status != 206 && resp.Header("Content-Encoding") == "" {

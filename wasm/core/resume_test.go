@@ -235,7 +235,7 @@ func TestNonGETRequestRestartsFromScratchAfterAStop(t *testing.T) {
 	store := newMemStore()
 	post := Request{URL: "https://a/post", Method: "POST", Mode: "cors", HasBody: true, BodySize: 7}
 	old := &Response{Status: 200, Headers: [][2]string{{"ETag", `"p"`}}}
-	doc := &fetchDoc{Version: SchemaVersion, UniqueID: "p1", ID: "post", Phase: phaseActive, UploadTotal: 7, Uploaded: 7,
+	doc := &fetchDoc{Version: SchemaVersion, UniqueID: "p1", ID: "post", Phase: phaseActive, UploadTotal: 7,
 		Records: []recordDoc{{Request: post, Response: old, Sent: true, Length: 6, Stored: 3, Segments: 1}}}
 	store.seed(doc)
 	store.segs["p1/0/0/0"] = []byte("abc")

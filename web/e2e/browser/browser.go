@@ -212,6 +212,7 @@ func eachInGroup(pgid int, fn func(fields []string)) {
 	if err != nil || pgid <= 0 {
 		return
 	}
+	group := strconv.Itoa(pgid)
 	for _, e := range entries {
 		if _, err := strconv.Atoi(e.Name()); err != nil {
 			continue
@@ -225,7 +226,7 @@ func eachInGroup(pgid int, fn func(fields []string)) {
 		if i < 0 {
 			continue
 		}
-		if f := strings.Fields(string(stat[i+1:])); len(f) >= 3 && f[2] == strconv.Itoa(pgid) {
+		if f := strings.Fields(string(stat[i+1:])); len(f) >= 3 && f[2] == group {
 			fn(f)
 		}
 	}
