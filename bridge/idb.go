@@ -27,11 +27,18 @@ const (
 // without waiting, so it cannot auto-commit half way.
 type Store struct {
 	db, io safejs.Value
+	snap   *snapshot // what the shim read at open, until the first write
 
 	mu      sync.Mutex
 	queue   []*write
 	writing bool
 	sinceGC int64 // segment bytes since the last collection
+}
+
+// snapshot is the stored data as the shim read it when the database opened (loadEngineData).
+type snapshot struct {
+	docs [][]byte
+	ids  []string // every uniqueId a store holds data for
 }
 
 // write is one Create, Put or Delete waiting for its transaction.
@@ -52,14 +59,82 @@ const (
 	opRecord          // uniqueId, record, JSON text
 )
 
-// OpenStore takes the database from opened, a promise of an IDBDatabase: the shim starts opening
-// it (openEngineDatabase) while the module compiles. io is the shim's I/O helper (js/55-io.js).
+// OpenStore takes the database and what it holds from opened, a promise of what the I/O helper's
+// load gives: the shim opens the database and reads it while the module compiles, so starting the
+// engine costs no transaction. io is the shim's I/O helper (js/55-io.js).
 func OpenStore(ctx context.Context, opened, io safejs.Value) (*Store, error) {
-	db, err := Await(ctx, opened)
+	v, err := Await(ctx, opened)
 	if err != nil {
 		return nil, err
 	}
-	return &Store{db: db, io: io}, nil
+	db, snap, err := readSnapshot(v)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{db: db, io: io, snap: snap}, nil
+}
+
+// readSnapshot decodes [IDBDatabase, fetch documents, record documents, uniqueIds].
+func readSnapshot(v safejs.Value) (db safejs.Value, snap *snapshot, err error) {
+	if db, err = v.Index(0); err != nil {
+		return db, nil, err
+	}
+	snap = &snapshot{}
+	for i := 1; i <= 2; i++ {
+		docs, err := v.Index(i)
+		if err != nil {
+			return db, nil, err
+		}
+		if err := eachString(docs, func(s string) { snap.docs = append(snap.docs, []byte(s)) }); err != nil {
+			return db, nil, err
+		}
+	}
+	ids, err := v.Index(3)
+	if err != nil {
+		return db, nil, err
+	}
+	err = eachString(ids, func(s string) { snap.ids = append(snap.ids, s) })
+	return db, snap, err
+}
+
+// read returns the snapshot taken at open while nothing has been written since, else a new one.
+func (s *Store) read(ctx context.Context) (*snapshot, error) {
+	s.mu.Lock()
+	snap := s.snap
+	s.mu.Unlock()
+	if snap != nil {
+		return snap, nil
+	}
+	p, err := s.io.Call("load", s.db)
+	if err != nil {
+		return nil, err
+	}
+	v, err := Await(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	_, snap, err = readSnapshot(v)
+	return snap, err
+}
+
+// eachString calls f with each string of the JS array a.
+func eachString(a safejs.Value, f func(string)) error {
+	n, err := a.Length()
+	if err != nil {
+		return err
+	}
+	for i := 0; i < n; i++ {
+		v, err := a.Index(i)
+		if err != nil {
+			return err
+		}
+		s, err := v.String()
+		if err != nil {
+			return err
+		}
+		f(s)
+	}
+	return nil
 }
 
 // tx runs fill inside a new transaction and waits for it to commit.
@@ -93,6 +168,7 @@ func (s *Store) tx(ctx context.Context, mode string, fill func(stores map[string
 func (s *Store) write(ctx context.Context, uniqueID string, docs []core.Doc, ops ...any) error {
 	w := &write{ctx: ctx, uniqueID: uniqueID, docs: docs, ops: ops, done: make(chan error, 1)}
 	s.mu.Lock()
+	s.snap = nil
 	s.queue = append(s.queue, w)
 	if !s.writing {
 		s.writing = true
@@ -175,28 +251,11 @@ func (s *Store) commit(batch []*write) error {
 
 // Load implements core.Store.
 func (s *Store) Load(ctx context.Context) ([][]byte, error) {
-	var reqs [2]safejs.Value
-	err := s.tx(ctx, "readonly", func(st map[string]safejs.Value) (err error) {
-		if reqs[0], err = st[storeFetches].Call("getAll"); err != nil {
-			return err
-		}
-		reqs[1], err = st[storeRecords].Call("getAll")
-		return err
-	}, storeFetches, storeRecords)
+	snap, err := s.read(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var docs [][]byte
-	for _, req := range reqs {
-		res, _ := req.Get("result")
-		n, _ := res.Length()
-		for i := 0; i < n; i++ {
-			v, _ := res.Index(i)
-			text, _ := v.String()
-			docs = append(docs, []byte(text))
-		}
-	}
-	return docs, nil
+	return snap.docs, nil
 }
 
 // Create implements core.Store.
@@ -261,33 +320,17 @@ func (s *Store) Delete(ctx context.Context, uniqueID string) error {
 	return s.write(ctx, uniqueID, nil, opDelete, uniqueID)
 }
 
-// Sweep implements core.Store: one read of the keys, then one write deleting the fetches not in live.
+// Sweep implements core.Store: one write deleting the fetches not in live, found from the
+// snapshot Load used (the engine sweeps before it writes) or a new read.
 func (s *Store) Sweep(ctx context.Context, live map[string]bool) error {
-	var reqs [4]safejs.Value
-	names := []string{storeFetches, storeRecords, storeBodies, storeSegments}
-	err := s.tx(ctx, "readonly", func(st map[string]safejs.Value) (err error) {
-		for i, name := range names {
-			if reqs[i], err = st[name].Call("getAllKeys"); err != nil {
-				return err
-			}
-		}
-		return nil
-	}, names...)
+	snap, err := s.read(ctx)
 	if err != nil {
 		return err
 	}
 	orphans := map[string]bool{}
-	for i, req := range reqs {
-		keys, _ := req.Get("result")
-		n, _ := keys.Length()
-		for j := 0; j < n; j++ {
-			key, _ := keys.Index(j)
-			if i > 0 { // records, bodies and segments are keyed [uniqueId, …]
-				key, _ = key.Index(0)
-			}
-			if uid, err := key.String(); err == nil && !live[uid] {
-				orphans[uid] = true
-			}
+	for _, uid := range snap.ids {
+		if !live[uid] {
+			orphans[uid] = true
 		}
 	}
 	if len(orphans) == 0 {

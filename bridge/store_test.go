@@ -37,10 +37,13 @@ var idbKeys = jsFunc(`(name, store) => new Promise((resolve, reject) => {
 	};
 })`)
 
-// opening starts opening the database as the worker does (js/55-io.js).
+// opening opens the database and reads it as the worker does (js/55-io.js).
 func opening(name string) safejs.Value {
 	p, err := safejs.MustGetGlobal("openEngineDatabase").Invoke(name)
 	if err != nil {
+		panic(err)
+	}
+	if p, err = p.Call("then", safejs.MustGetGlobal("loadEngineData")); err != nil {
 		panic(err)
 	}
 	return p
@@ -234,6 +237,48 @@ func TestStoreSweepKeepsOnlyLiveFetches(t *testing.T) {
 	assert.Equal(t, `[["live",0]]`, keysIDB(t, db, "bodies"))
 	assert.Equal(t, `[["live",0,1,2]]`, keysIDB(t, db, "segments"))
 	require.NoError(t, s.Sweep(ctx, map[string]bool{"live": true}), "nothing left to sweep")
+}
+
+// The engine starts from what the shim read when the database opened: Load and Sweep cost no
+// transaction until the store writes, and read anew after it has.
+func TestStoreStartsFromTheReadAtOpen(t *testing.T) {
+	s, db := openTestStore(t)
+	ctx := testCtx(t)
+	for _, id := range []string{"live", "gone"} {
+		require.NoError(t, s.Create(ctx, id, created(`"`+id+`"`), map[int]any{0: u8(t, []byte(id))}))
+		seg := &core.Segment{Chunks: []core.Chunk{chunk(t, []byte(id))}}
+		require.NoError(t, s.Put(ctx, id, core.Doc{Record: 0, JSON: []byte(`"` + id + `0"`)}, seg))
+	}
+	_, _ = s.db.Call("close")
+
+	again, err := OpenStore(ctx, opening(db), testIO())
+	require.NoError(t, err)
+	defer func() { _, _ = again.db.Call("close") }()
+	count, err := countTransactions.Invoke(again.db)
+	require.NoError(t, err)
+	transactions := func() int { n, _ := count.Invoke(); i, _ := n.Int(); return i }
+	docs, err := again.Load(ctx)
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []string{`"live"`, `"gone"`, `"live0"`, `"gone0"`}, strs(docs))
+	assert.Zero(t, transactions(), "Load used the read made at open")
+
+	require.NoError(t, again.Sweep(ctx, map[string]bool{"live": true}))
+	assert.Equal(t, 1, transactions(), "only the write deleting what is not live")
+	assert.Equal(t, `[["live",0,0,0]]`, keysIDB(t, db, "segments"))
+	assert.Equal(t, `[["live",0]]`, keysIDB(t, db, "bodies"))
+
+	docs, err = again.Load(ctx)
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []string{`"live"`, `"live0"`}, strs(docs), "read anew after the write")
+	assert.Equal(t, 2, transactions())
+}
+
+func strs(docs [][]byte) []string {
+	out := make([]string, len(docs))
+	for i, d := range docs {
+		out[i] = string(d)
+	}
+	return out
 }
 
 // A fetch's document and each record's are kept apart: a write replaces only its own, the last of a

@@ -20,6 +20,10 @@
     return new URL('.', new URL(src, g.location.href)).href;
   })();
 
+  // A worker starts fetching the module and opening its database before the rest of the shim is
+  // evaluated: both are on the engine's start-up path.
+  const early = isServiceWorker ? startEarly() : null;
+
   const KEY = Symbol('bgfetch'); // only the polyfill can construct its non-event interfaces
   const internals = new WeakMap();
   const channelName = (scope) => 'bgfetch:' + scope;

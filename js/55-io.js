@@ -14,6 +14,26 @@
     });
   }
 
+  // loadEngineData reads what the engine needs to start, in one transaction begun as soon as the
+  // database opens, so it runs while the module compiles: [db, fetch documents, record documents,
+  // every uniqueId a store holds data for]. Only the engine writes, so it holds until the engine does.
+  function loadEngineData(db) {
+    const tx = db.transaction(['fetches', 'records', 'bodies', 'segments'], 'readonly');
+    const read = (store, method) => {
+      const req = tx.objectStore(store)[method]();
+      return () => req.result;
+    };
+    const fetches = read('fetches', 'getAll');
+    const records = read('records', 'getAll');
+    const keys = ['fetches', 'records', 'bodies', 'segments'].map((s) => read(s, 'getAllKeys'));
+    return transactionDone(tx).then(() => {
+      const ids = new Set();
+      for (const k of keys[0]()) ids.add(k);
+      for (const all of keys.slice(1)) for (const k of all()) ids.add(k[0]); // keyed [uniqueId, …]
+      return [db, fetches(), records(), [...ids]];
+    });
+  }
+
   // The body's length in bytes as it arrives, or -1. Content-Length counts encoded bytes, and only a
   // same-origin response shows whether it is encoded (CORS hides Content-Encoding, not Content-Length).
   function declaredLength(r) {
@@ -165,6 +185,7 @@
         return done;
       },
       transactionDone,
+      load: loadEngineData,
       // announce gives an update ({bgfetch: 'update', snapshot} as JSON) to the worker's own
       // registrations (host.update) and posts it to pages on channel; it returns what update returns.
       announce(host, channel, json) {

@@ -1,33 +1,47 @@
   // The service worker owns the engine (Go compiled to WebAssembly) and fires the events.
   const KEEPALIVE_HOLD = 15000;
 
+  // startEarly runs from the prelude, as do the two after it: hoisted declarations that use nothing
+  // declared after the prelude.
+  function startEarly() {
+    return { compiled: compileEngine(), opened: openEngineDatabase(engineDatabase()) };
+  }
+
+  function engineDatabase() {
+    return 'bgfetch ' + g.registration.scope;
+  }
+
+  function compileEngine() {
+    const url = base + 'bgfetch.wasm';
+    return WebAssembly.compileStreaming(fetch(url))
+      .catch(() => fetch(url).then((r) => r.arrayBuffer()).then((b) => WebAssembly.compile(b)));
+  }
+
   function installWorker() {
     const scope = g.registration.scope;
-    const database = 'bgfetch ' + scope;
+    const database = engineDatabase();
     const pending = new Set();
     let engine = null;
     let compiled = null;
     let opened = null;
     let restarts = 0;
-    // Both start before wasm_exec.js is imported, so neither waits for the other.
-    compile();
-    openStore();
+    compile(early.compiled); // both began before wasm_exec.js is imported, so neither waits for it
+    openStore(early.opened);
     if (typeof g.Go !== 'function') importScripts(base + 'wasm_exec.js'); // only possible during the first evaluation
     // With config.debug, benchmarks read the engine's memory and start-up time here.
     const debug = { memory: null, readyAt: 0 };
     if (config.debug) g.__bgfetchDebug = debug;
     const client = new Client(g.registration, (op, args, bodies) => engineCall(op, JSON.stringify(args), bodies));
 
-    function compile() {
-      const url = base + 'bgfetch.wasm';
-      compiled = compiled || WebAssembly.compileStreaming(fetch(url))
-        .catch(() => fetch(url).then((r) => r.arrayBuffer()).then((b) => WebAssembly.compile(b)));
+    // compile and openStore keep what succeeds and begin again after a failure.
+    function compile(started) {
+      compiled = compiled || started || compileEngine();
       compiled.catch(() => { compiled = null; });
       return compiled;
     }
 
-    function openStore() {
-      opened = opened || openEngineDatabase(database);
+    function openStore(started) {
+      opened = opened || started || openEngineDatabase(database);
       opened.catch(() => { opened = null; });
       return opened;
     }
@@ -37,7 +51,7 @@
       engine = new Promise((resolve, reject) => {
         const host = {
           database,
-          opened: openStore(), // an IDBDatabase promise
+          opened: openStore().then(loadEngineData), // read while the module compiles
           channel: channelName(scope),
           debug: !!config.debug,
           stallTimeout: config.stallTimeout, // ms without a byte before a request is retried
