@@ -103,7 +103,7 @@ func newAPI(t *testing.T) *apiEnv {
 	require.NoError(t, err)
 	cfg := core.DefaultConfig()
 	cfg.SegmentSize = 1 << 20
-	cfg.FlushAfter = 50 * time.Millisecond
+	cfg.FlushBy = 50 * time.Millisecond
 	cfg.ProgressInterval = 20 * time.Millisecond
 	cfg.RetryBackoff = 50 * time.Millisecond
 	n := 0

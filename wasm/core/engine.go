@@ -11,8 +11,10 @@ import (
 
 // Config holds the engine's tunables.
 type Config struct {
-	SegmentSize      int           // bytes stored per segment
-	FlushAfter       time.Duration // a partial segment is stored once it is this old
+	SegmentSize      int           // the most body bytes stored as one segment
+	FlushAfter       time.Duration // a segment this old is stored once it holds FlushAt bytes
+	FlushAt          int
+	FlushBy          time.Duration // any partial segment is stored once it is this old
 	ProgressInterval time.Duration // at most one progress update per fetch per interval
 	MaxInFlight      int           // network requests in flight, all fetches together
 	MaxLargeInFlight int           // of those, requests of fetches not known to have small bodies (below)
@@ -30,7 +32,9 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		SegmentSize:      4 << 20,
-		FlushAfter:       250 * time.Millisecond,
+		FlushAfter:       40 * time.Millisecond, // at 25–100 MiB/s a segment holds 40 ms of bytes: a stop loses less
+		FlushAt:          1 << 20,               // below 25 MiB/s, 1 MiB: at most ~25 writes a second
+		FlushBy:          250 * time.Millisecond,
 		ProgressInterval: 100 * time.Millisecond,
 		MaxInFlight:      256, // most wait in the browser (6 connections per host): feeding its queue slowly costs Firefox CPU all along
 		MaxLargeInFlight: 24,  // a queue of large bodies in the browser drains slowly: a later fetch waits behind it
@@ -264,4 +268,9 @@ func (e *Engine) Abort(uniqueID string) bool {
 	e.mu.Unlock()
 	f.cancel()
 	return true
+}
+
+// segmentDue reports whether a segment of size bytes, begun age ago, is stored now.
+func (c Config) segmentDue(size int, age time.Duration) bool {
+	return size >= c.SegmentSize || age >= c.FlushBy || (age >= c.FlushAfter && size >= c.FlushAt)
 }

@@ -345,7 +345,7 @@ func (r *recorder) wait(t *testing.T) Snapshot {
 }
 
 func testConfig() Config {
-	return Config{SegmentSize: 64 << 10, FlushAfter: time.Hour, ProgressInterval: time.Millisecond,
+	return Config{SegmentSize: 64 << 10, FlushAfter: time.Hour, FlushBy: time.Hour, ProgressInterval: time.Millisecond,
 		MaxInFlight: 3, MaxLargeInFlight: 3, MaxStreaming: 3, MaxAttempts: 3, RetryBackoff: time.Millisecond}
 }
 

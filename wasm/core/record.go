@@ -241,7 +241,7 @@ func (e *Engine) startBody(f *bgFetch, i int, resp *Response) {
 	f.progress.kick()
 }
 
-// storeBody streams the body into segments of SegmentSize bytes, or less once FlushAfter has passed.
+// storeBody streams the body into segments of at most about SegmentSize bytes (Config.segmentDue).
 // A segment is stored while the next one is read (one write in flight per record, so writes stay
 // in order). Reads end with actx; wd is fed whenever bytes arrive or a segment is stored; arrived
 // is called once the whole body is in hand, before the last segment is stored. The last segment
@@ -313,7 +313,7 @@ func (e *Engine) storeBody(f *bgFetch, i int, stream Body, actx context.Context,
 		}
 		chunks = append(chunks, c)
 		size += c.Len()
-		if size >= e.cfg.SegmentSize || e.p.Clock.Now().Sub(since) >= e.cfg.FlushAfter {
+		if e.cfg.segmentDue(size, e.p.Clock.Now().Sub(since)) {
 			if err := flush(false); err != nil {
 				return err
 			}

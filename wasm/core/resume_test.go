@@ -251,3 +251,60 @@ func TestNonGETRequestRestartsFromScratchAfterAStop(t *testing.T) {
 	assert.Equal(t, []string{"POST https://a/post 0 "}, net.log, "no Range for a POST")
 	net.mu.Unlock()
 }
+
+// A segment is stored before it is full once it is FlushAfter old and holds FlushAt bytes, so a stop
+// loses less; a smaller one waits for FlushAt bytes (or FlushBy), so a slow body is not many writes.
+func TestSegmentIsStoredOnceOldAndLargeEnough(t *testing.T) {
+	store := newMemStore()
+	var mu sync.Mutex
+	var sizes []int
+	store.onPut = func(_ Doc, seg *Segment) {
+		if seg == nil {
+			return
+		}
+		n := 0
+		for _, c := range seg.Chunks {
+			n += c.Len()
+		}
+		mu.Lock()
+		sizes = append(sizes, n)
+		mu.Unlock()
+	}
+	h := newHarness(t, store, nil) // chunks of 10,000 bytes, segments of 64 KiB
+	h.e.cfg.FlushAfter, h.e.cfg.FlushAt = 200*time.Millisecond, 20000
+	body := pattern(100000, 5)
+	gate := make(chan struct{})
+	h.net.res["https://a/paced"] = &resource{status: 200, body: body, etag: `"p"`, gate: gate}
+	hold := h.rec.holdEvents()
+	snap, err := h.e.Fetch(context.Background(), "paced", []Request{get("https://a/paced")}, nil, Options{})
+	require.NoError(t, err)
+	gate <- struct{}{}
+	time.Sleep(300 * time.Millisecond) // old enough, but 10,000 bytes are under FlushAt
+	gate <- struct{}{}                 // 20,000 bytes, older than FlushAfter: stored
+	close(gate)                        // the rest at once: a full segment, then the end
+	final := h.waitWithBody(t, hold, snap.UniqueID, body)
+	assert.Equal(t, ResultSuccess, final.Result)
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []int{20000, 70000, 10000}, sizes)
+}
+
+func TestDefaultSegmentsFollowTheRate(t *testing.T) {
+	c := DefaultConfig()
+	const mib = 1 << 20
+	for _, tc := range []struct {
+		size int
+		age  time.Duration
+		due  bool
+	}{
+		{4 * mib, time.Millisecond, true},             // full
+		{3*mib + mib/2, 39 * time.Millisecond, false}, // 90 MiB/s, not yet 40 ms old
+		{5 * mib / 2, 40 * time.Millisecond, true},    // 64 MiB/s: 2.5 MiB segments
+		{mib - 1, 100 * time.Millisecond, false},      // under 10 MiB/s: 1 MiB each
+		{mib, 100 * time.Millisecond, true},
+		{100 << 10, 249 * time.Millisecond, false},
+		{100 << 10, 250 * time.Millisecond, true}, // a slow body is stored four times a second
+	} {
+		assert.Equal(t, tc.due, c.segmentDue(tc.size, tc.age), "%d bytes after %v", tc.size, tc.age)
+	}
+}
