@@ -97,7 +97,7 @@ func readSnapshot(v safejs.Value) (db safejs.Value, snap *snapshot, err error) {
 	return db, snap, err
 }
 
-// read returns the snapshot taken at open while nothing has been written since, else a new one.
+// read returns the snapshot taken at open until the store writes or sweeps, else a new one.
 func (s *Store) read(ctx context.Context) (*snapshot, error) {
 	s.mu.Lock()
 	snap := s.snap
@@ -327,6 +327,9 @@ func (s *Store) Sweep(ctx context.Context, live map[string]bool) error {
 	if err != nil {
 		return err
 	}
+	s.mu.Lock()
+	s.snap = nil // the engine has started from it: later reads are new ones
+	s.mu.Unlock()
 	orphans := map[string]bool{}
 	for _, uid := range snap.ids {
 		if !live[uid] {

@@ -13,7 +13,7 @@ import (
 type Config struct {
 	SegmentSize      int           // the most body bytes stored as one segment
 	FlushAfter       time.Duration // a segment this old is stored once it holds FlushAt bytes
-	FlushAt          int
+	FlushAt          int           // bytes
 	FlushBy          time.Duration // any partial segment is stored once it is this old
 	ProgressInterval time.Duration // at most one progress update per fetch per interval
 	MaxInFlight      int           // network requests in flight, all fetches together
