@@ -11,13 +11,11 @@ import (
 	"github.com/hack-pad/safejs"
 )
 
-// Object store names of the database, which js/55-io.js creates (version 2); js/ reads "segments" too.
-const (
-	storeFetches  = "fetches"  // uniqueId → fetch document (JSON text)
-	storeRecords  = "records"  // [uniqueId, record] → record document (JSON text)
-	storeBodies   = "bodies"   // [uniqueId, record] → request body
-	storeSegments = "segments" // [uniqueId, record, generation, seq] → Blob
-)
+// The database, which js/55-io.js creates (version 2), has four object stores: "fetches" (uniqueId →
+// fetch document, JSON text), "records" ([uniqueId, record] → record document), "bodies" ([uniqueId,
+// record] → request body) and "segments" ([uniqueId, record, generation, seq] → Blob). The I/O helper
+// reads and writes them; Go reads request bodies itself.
+const storeBodies = "bodies"
 
 // Store is core.Store over IndexedDB. Reads are one transaction each; writes are grouped:
 // those that arrive while a write transaction runs commit together in the next one, so many
@@ -27,7 +25,7 @@ const (
 // without waiting, so it cannot auto-commit half way.
 type Store struct {
 	db, io safejs.Value
-	snap   *snapshot // what the shim read at open, until the first write
+	snap   *snapshot // what the shim read at open, until the first write or the sweep
 
 	mu      sync.Mutex
 	queue   []*write

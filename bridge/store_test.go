@@ -213,10 +213,10 @@ func TestStorePersistsAcrossOpens(t *testing.T) {
 func TestStoreTxKeepsRequestError(t *testing.T) {
 	s, _ := openTestStore(t)
 	err := s.tx(testCtx(t), "readwrite", func(st map[string]safejs.Value) error {
-		_, _ = st[storeFetches].Call("add", "a", "k")
-		_, _ = st[storeFetches].Call("add", "b", "k") // ConstraintError, asynchronously
+		_, _ = st["fetches"].Call("add", "a", "k")
+		_, _ = st["fetches"].Call("add", "b", "k") // ConstraintError, asynchronously
 		return nil
-	}, storeFetches)
+	}, "fetches")
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "ConstraintError")
 }

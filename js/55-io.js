@@ -11,6 +11,7 @@
       };
       req.onsuccess = () => resolve(req.result);
       req.onerror = () => reject(req.error);
+      req.onblocked = () => console.warn('bgfetch: waiting for an older worker to close ' + name);
     });
   }
 

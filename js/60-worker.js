@@ -49,9 +49,11 @@
     function startEngine() {
       if (engine) return engine;
       engine = new Promise((resolve, reject) => {
+        const loaded = openStore().then(loadEngineData); // read while the module compiles
+        loaded.catch(() => {}); // Go reports it once it awaits; a failed compile means it never does
         const host = {
           database,
-          opened: openStore().then(loadEngineData), // read while the module compiles
+          opened: loaded,
           channel: channelName(scope),
           debug: !!config.debug,
           stallTimeout: config.stallTimeout, // ms without a byte before a request is retried

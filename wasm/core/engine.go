@@ -143,7 +143,6 @@ func (e *Engine) Start(ctx context.Context) error {
 	}
 	e.mu.Lock()
 	for _, d := range fetches {
-		live[d.UniqueID] = true
 		e.seq = max(e.seq, d.Seq)
 		switch d.Phase {
 		case phaseActive:
@@ -155,8 +154,9 @@ func (e *Engine) Start(ctx context.Context) error {
 			e.fetches[d.UniqueID] = f
 			finish = append(finish, f)
 		default:
-			go e.deleteData(d.UniqueID)
+			continue // settled: not live, so the sweep below deletes its data
 		}
+		live[d.UniqueID] = true
 	}
 	e.mu.Unlock()
 	if err := e.p.Store.Sweep(ctx, live); err != nil {

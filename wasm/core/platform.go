@@ -42,9 +42,9 @@ type Store interface {
 	Put(ctx context.Context, uniqueID string, doc Doc, seg *Segment) error
 	// Body returns the stored request body of a record.
 	Body(ctx context.Context, uniqueID string, record int) (any, error)
-	// Delete removes a fetch document with all its bodies and segments.
+	// Delete removes a fetch document with all its records, bodies and segments.
 	Delete(ctx context.Context, uniqueID string) error
-	// Sweep removes every fetch not in live with its bodies and segments: data a stop left behind,
+	// Sweep removes every fetch not in live with its records, bodies and segments: data a stop left behind,
 	// and documents that could not be read (their data goes, so they could never be read whole).
 	Sweep(ctx context.Context, live map[string]bool) error
 }

@@ -123,6 +123,9 @@ func TestStartSweepsDataOfFetchesThatNoLongerExist(t *testing.T) {
 	doc := &fetchDoc{Version: SchemaVersion, UniqueID: "live", ID: "live", Phase: phaseActive,
 		Records: []recordDoc{{Request: get("https://a/live"), Length: -1, Stored: 3, Segments: 1}}}
 	store.seed(doc)
+	store.seed(&fetchDoc{Version: SchemaVersion, UniqueID: "done", ID: "done", Phase: phaseSettled, // its event settled
+		Records: []recordDoc{{Request: get("https://a/done"), Length: 3, Stored: 3, Segments: 1}}})
+	store.segs["done/0/0/0"] = []byte("old")
 	store.docs["newer"] = []byte(`{"version":99,"uniqueId":"newer"}`) // a schema this engine cannot read: dropped with its data
 	store.docs["newer#0"] = []byte(`{"version":99,"uniqueId":"newer","index":0}`)
 	store.segs["newer/0/0/0"] = []byte("unreadable")
@@ -137,7 +140,7 @@ func TestStartSweepsDataOfFetchesThatNoLongerExist(t *testing.T) {
 	defer store.mu.Unlock()
 	assert.Equal(t, map[string][]byte{"live/0/0/0": []byte("abc")}, store.segs, "only the live fetch's data is left")
 	assert.Empty(t, store.bodies)
-	assert.Len(t, store.docs, 2, "the unreadable documents are gone")
+	assert.Len(t, store.docs, 2, "the unreadable and the settled fetches' documents are gone")
 	assert.Contains(t, store.docs, "live")
 	assert.Contains(t, store.docs, "live#0")
 }
