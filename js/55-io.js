@@ -1,4 +1,9 @@
 
+  // The engine's object stores (a declaration, not a const: the prelude opens the database early).
+  function engineStores() {
+    return ['fetches', 'records', 'bodies', 'segments'];
+  }
+
   // The engine's database, opened by the worker while the module downloads and compiles, so the
   // open is not on the start-up path. The schema is bridge/idb.go's: version 2, these four stores
   // (version 1 had no "records"; the engine drops its fetches, whose documents it cannot read).
@@ -7,7 +12,7 @@
       const req = indexedDB.open(name, 2);
       req.onupgradeneeded = () => {
         const db = req.result;
-        for (const s of ['fetches', 'records', 'bodies', 'segments']) if (!db.objectStoreNames.contains(s)) db.createObjectStore(s);
+        for (const s of engineStores()) if (!db.objectStoreNames.contains(s)) db.createObjectStore(s);
       };
       req.onsuccess = () => resolve(req.result);
       req.onerror = () => reject(req.error);
@@ -19,14 +24,14 @@
   // database opens, so it runs while the module compiles: [db, fetch documents, record documents,
   // every uniqueId a store holds data for]. Only the engine writes, so it holds until the engine does.
   function loadEngineData(db) {
-    const tx = db.transaction(['fetches', 'records', 'bodies', 'segments'], 'readonly');
+    const tx = db.transaction(engineStores(), 'readonly');
     const read = (store, method) => {
       const req = tx.objectStore(store)[method]();
       return () => req.result;
     };
     const fetches = read('fetches', 'getAll');
     const records = read('records', 'getAll');
-    const keys = ['fetches', 'records', 'bodies', 'segments'].map((s) => read(s, 'getAllKeys'));
+    const keys = engineStores().map((s) => read(s, 'getAllKeys'));
     return transactionDone(tx).then(() => {
       const ids = new Set();
       for (const k of keys[0]()) ids.add(k);
@@ -174,7 +179,7 @@
       // commits. The ops are flat arguments (bridge/idb.go), so Go crosses once per transaction,
       // where building each put, its key and the segment's Blob took a crossing each.
       commit(db, ...ops) {
-        const tx = db.transaction(['fetches', 'records', 'bodies', 'segments'], 'readwrite');
+        const tx = db.transaction(engineStores(), 'readwrite');
         const done = transactionDone(tx);
         try {
           writeOps(tx, ops);
