@@ -5,6 +5,7 @@ package bridge
 import (
 	"context"
 	"fmt"
+	"os"
 	"strconv"
 	"time"
 
@@ -68,6 +69,9 @@ func (a *API) Call(ctx context.Context, op string, args []byte, bodies safejs.Va
 		return a.Engine.WaitRecord(ctx, core.RecordViewFromJSON(in))
 	case "ping":
 		return Active(a.Engine.Active()), nil
+	case "stop": // the engine's database was deleted or closed under it (js/60-worker.js): a new instance starts from what is stored
+		go os.Exit(0)
+		return nil, nil
 	case "crash":
 		if a.Debug { // proves in tests that the shim replaces an instance that panicked
 			go func() { panic("bgfetch: crash requested by a test") }()

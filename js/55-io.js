@@ -106,6 +106,8 @@
     const fetchFn = self.fetch.bind(self);
     const NOT_YET = {};
     const BATCH = 1 << 20; // the most one read() returns beyond its first chunk
+    const live = new Set(); // the AbortControllers of requests whose bodies have not ended, for stop()
+    let stopped = false;
 
     // read → [ended, ...chunks]: it waits for one chunk, then takes the chunks the stream already
     // holds. A read that would wait is kept for the next call, so no chunk is lost between calls.
@@ -115,6 +117,7 @@
       const take = (r) => {
         if (r.done) {
           run[0] = true;
+          live.delete(body.ctrl);
           return run;
         }
         run.push(r.value);
@@ -124,6 +127,7 @@
         if (body.left > 0 && (body.left -= r.value.byteLength) === 0) {
           body.ended = true;
           run[0] = true;
+          live.delete(body.ctrl);
           body.reader.read().catch(() => {});
           return run;
         }
@@ -135,7 +139,7 @@
       };
       const first = body.pending || body.reader.read();
       body.pending = null;
-      return first.then(take);
+      return first.then(take, (e) => { live.delete(body.ctrl); throw e; });
     }
 
     // failedBody is a body handle whose next read() fails with e.
@@ -148,32 +152,41 @@
       // declares at most whole bytes comes as one Blob, which the browser read.
       fetch(url, init, body, whole) {
         const ctrl = new AbortController();
+        live.add(ctrl);
         const options = JSON.parse(init);
         options.signal = ctrl.signal;
         if (body != null) options.body = body;
+        const ended = (v) => { live.delete(ctrl); return v; };
         const p = fetchFn(url, options).then((r) => {
           const head = headText(r);
-          if (!r.body) return [head, null, true];
+          if (!r.body) return ended([head, null, true]);
           const n = declaredLength(r);
           if (n >= 0 && n <= whole) { // the browser reads it: no stream reads in JS, one Blob
             // A failure after the head is the next read()'s, as for a stream.
-            return r.blob().then((b) => [head, null, true, b], (e) => [head, failedBody(e), false]);
+            return r.blob().then((b) => [head, null, true, b], (e) => [head, failedBody(e), false]).then(ended);
           }
-          const handle = { reader: r.body.getReader(), pending: null, left: n };
+          const handle = { reader: r.body.getReader(), pending: null, left: n, ctrl };
           return read(handle).then((run) => [head, handle, ...run], (e) => {
             const failed = Promise.reject(e); // the head still counts: the next read() reports the failure
             failed.catch(() => {});
             handle.pending = failed;
             return [head, handle, false];
           });
-        });
+        }, (e) => { live.delete(ctrl); throw e; });
         p.abort = () => ctrl.abort();
         return p;
       },
       read,
       // settle reports how promise ends to Go's one callback, by the waiter's id (bridge/promise.go).
       settle(promise, id, report) {
-        promise.then((v) => { report(id, true, v); }, (e) => { report(id, false, e); });
+        promise.then((v) => { if (!stopped) report(id, true, v); }, (e) => { if (!stopped) report(id, false, e); });
+      },
+      // stop is for an instance that has exited: its requests are aborted, so they hold no connection,
+      // and what they still report is dropped (the instance can no longer take it).
+      stop() {
+        stopped = true;
+        for (const c of live) c.abort();
+        live.clear();
       },
       // commit makes ops one readwrite transaction of the engine's database and resolves when it
       // commits. The ops are flat arguments (bridge/idb.go), so Go crosses once per transaction,
@@ -205,6 +218,7 @@
       // cancel stops the body; a stream that already failed rejects here, with nothing to report.
       cancel(body) {
         if (body.ended) return;
+        live.delete(body.ctrl);
         body.pending = null;
         body.reader.cancel().catch(() => {});
       },

@@ -41,13 +41,27 @@
     }
 
     function openStore(started) {
-      opened = opened || started || openEngineDatabase(database);
-      opened.catch(() => { opened = null; });
-      return opened;
+      if (opened) return opened;
+      const p = opened = started || openEngineDatabase(database);
+      p.then((db) => {
+        // The database deleted, or closed by the browser (site data cleared), under the engine: what
+        // it holds in memory no longer matches what is stored, so its instance ends and a new one
+        // starts from what is stored. A newer version's upgrade instead waits for this worker to end.
+        const lost = () => {
+          if (opened !== p) return; // let go of already
+          opened = null;
+          db.close();
+          stopEngine();
+        };
+        db.addEventListener('versionchange', (e) => { if (e.newVersion === null) lost(); });
+        db.addEventListener('close', lost);
+      }, () => { if (opened === p) opened = null; });
+      return p;
     }
 
     function startEngine() {
       if (engine) return engine;
+      const io = bodyIO();
       engine = new Promise((resolve, reject) => {
         const loaded = openStore().then(loadEngineData); // read while the module compiles
         loaded.catch(() => {}); // Go reports it once it awaits; a failed compile means it never does
@@ -57,7 +71,7 @@
           channel: channelName(scope),
           debug: !!config.debug,
           stallTimeout: config.stallTimeout, // ms without a byte before a request is retried
-          io: bodyIO(),
+          io,
           ready: () => { restarts = 0; debug.readyAt = performance.now(); resolve(host.call); },
           fail: (message) => reject(new TypeError('bgfetch engine: ' + message)),
           update: (snap) => client.update(snap),
@@ -67,16 +81,23 @@
         const go = new g.Go();
         compile().then((module) => WebAssembly.instantiate(module, go.importObject)).then((instance) => {
           if (config.debug) debug.memory = instance.exports.mem;
-          go.run(instance).then(engineExited, engineExited);
+          const exited = () => engineExited(io);
+          go.run(instance).then(exited, exited);
         }).catch(reject);
       });
       engine.catch(() => { engine = null; });
       return engine;
     }
 
-    // A Go instance that exited (a panic) is replaced; calls it held are rejected, not lost silently.
-    function engineExited() {
+    function stopEngine() {
+      if (engine) engine.then((call) => call('stop', '{}', null), () => {});
+    }
+
+    // A Go instance that exited (a panic, or stopEngine) is replaced; its requests are aborted, and
+    // calls it held are rejected, not lost silently.
+    function engineExited(io) {
       engine = null;
+      io.stop();
       for (const p of pending) p.reject(new TypeError('The background fetch engine stopped; try again.'));
       pending.clear();
       restarts++;

@@ -90,6 +90,18 @@
       (await registration()).active.postMessage({ __bgfetch: { op: 'crash', args: '{}' } });
       return true;
     },
+    // Deletes the polyfill's database for scope, as an application clearing all its storage does:
+    // whether it was deleted within timeoutMs, and whether it was blocked on the way.
+    deleteDatabase(timeoutMs, scope) {
+      return new Promise((resolve) => {
+        const out = { deleted: false, blocked: false, error: '' };
+        const req = indexedDB.deleteDatabase(databaseName(scope));
+        req.onblocked = () => { out.blocked = true; };
+        req.onsuccess = () => { out.deleted = true; resolve(out); };
+        req.onerror = () => { out.error = String(req.error); resolve(out); };
+        setTimeout(() => resolve(out), timeoutMs);
+      });
+    },
     // Resolves with the log once the worker reported the completion event of id.
     async finished(id, timeoutMs) {
       const deadline = Date.now() + timeoutMs;
