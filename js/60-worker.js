@@ -59,11 +59,23 @@
       return p;
     }
 
+    // One engine per registration at a time: a new version's worker, installed while the active one
+    // downloads, waits until the active one has ended before it reads what is stored. It resolves
+    // with the function that releases the lock.
+    function engineLock() {
+      if (!g.navigator.locks) return Promise.resolve(() => {});
+      return new Promise((resolve, reject) => {
+        g.navigator.locks.request('bgfetch engine ' + scope, () => new Promise((release) => resolve(release))).catch(reject);
+      });
+    }
+
     function startEngine() {
       if (engine) return engine;
       const io = bodyIO();
-      engine = new Promise((resolve, reject) => {
-        const loaded = openStore().then(loadEngineData); // read while the module compiles
+      const locked = engineLock();
+      const unlock = () => locked.then((release) => release(), () => {});
+      const current = engine = new Promise((resolve, reject) => {
+        const loaded = locked.then(() => openStore()).then(loadEngineData); // read while the module compiles
         loaded.catch(() => {}); // Go reports it once it awaits; a failed compile means it never does
         const host = {
           database,
@@ -81,12 +93,12 @@
         const go = new g.Go();
         compile().then((module) => WebAssembly.instantiate(module, go.importObject)).then((instance) => {
           if (config.debug) debug.memory = instance.exports.mem;
-          const exited = () => engineExited(io);
+          const exited = () => { unlock(); engineExited(current, io); };
           go.run(instance).then(exited, exited);
-        }).catch(reject);
+        }).catch((e) => { unlock(); reject(e); });
       });
-      engine.catch(() => { engine = null; });
-      return engine;
+      current.catch(() => { if (engine === current) engine = null; });
+      return current;
     }
 
     function stopEngine() {
@@ -94,10 +106,11 @@
     }
 
     // A Go instance that exited (a panic, or stopEngine) is replaced; its requests are aborted, and
-    // calls it held are rejected, not lost silently.
-    function engineExited(io) {
-      engine = null;
+    // calls it held are rejected, not lost silently. One that failed to start has told its callers.
+    function engineExited(current, io) {
       io.stop();
+      if (engine !== current) return;
+      engine = null;
       for (const p of pending) p.reject(new TypeError('The background fetch engine stopped; try again.'));
       pending.clear();
       restarts++;

@@ -20,6 +20,7 @@ func main() {
 	host := safejs.MustGetGlobal(hostName)
 	if err := start(context.Background(), host); err != nil {
 		_, _ = host.Call("fail", err.Error())
+		return // the instance ends, releasing the engine lock (js/60-worker.js); the next call starts another
 	}
 	select {} // returning from main would end the instance
 }

@@ -102,6 +102,19 @@
         setTimeout(() => resolve(out), timeoutMs);
       });
     },
+    // Registers another version of the test worker for scope (query '?wait=1': one that does not skip
+    // waiting) and resolves with its state once it has installed.
+    async update(query, scope) {
+      // A client of the active worker (a frame in its scope), without which the new version would not wait.
+      const frame = document.createElement('iframe');
+      frame.src = scope + 'client';
+      await new Promise((resolve) => { frame.onload = resolve; document.body.appendChild(frame); });
+      if (!frame.contentWindow.navigator.serviceWorker.controller) return 'no client in ' + scope;
+      const reg = await navigator.serviceWorker.register('/sw.js?' + query, { scope });
+      const w = reg.installing || reg.waiting;
+      while (w.state === 'installing') await new Promise((r) => setTimeout(r, 20));
+      return w.state;
+    },
     // Resolves with the log once the worker reported the completion event of id.
     async finished(id, timeoutMs) {
       const deadline = Date.now() + timeoutMs;

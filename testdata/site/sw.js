@@ -1,10 +1,11 @@
 // Test service worker: bgfetch first (unless ?native=1), then handlers that report every record.
 // A fetch id "<mode>.<rest>" picks what the handler does besides reporting (see modes below).
 // debug enables the test-only 'crash' operation; a short stall timeout keeps the stall test quick.
+// ?wait=1: a version that does not skip waiting, as most applications' workers do not.
 self.BGFETCH_CONFIG = { debug: true, stallTimeout: 3000 };
 if (!self.location.search.includes('native=1')) importScripts('/dist/bgfetch.js');
 
-self.addEventListener('install', () => self.skipWaiting());
+self.addEventListener('install', () => { if (!self.location.search.includes('wait=1')) self.skipWaiting(); });
 self.addEventListener('activate', (e) => e.waitUntil(self.clients.claim()));
 
 const held = new Map(); // id → resolve: events held open until the page releases them (once per id)

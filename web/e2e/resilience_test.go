@@ -43,6 +43,7 @@ func TestResilience(t *testing.T) {
 		run("ManyConcurrentFetches", manyConcurrentFetches)
 		run("ScopesAreIsolated", scopesAreIsolated)
 		run("DatabaseDeletedWhileDownloading", databaseDeletedWhileDownloading)
+		run("NewWorkerVersionWaits", newWorkerVersionWaits)
 		t.Run("BrowserKilledAndRestarted", browserKilledAndRestarted)
 	})
 	t.Run("firefox-polyfill", func(t *testing.T) {
@@ -52,6 +53,7 @@ func TestResilience(t *testing.T) {
 		run("ManyConcurrentFetches", manyConcurrentFetches)
 		run("ScopesAreIsolated", scopesAreIsolated)
 		run("DatabaseDeletedWhileDownloading", databaseDeletedWhileDownloading)
+		run("NewWorkerVersionWaits", newWorkerVersionWaits)
 		run("KeptAliveWhileAPageIsOpen", keptAlive)
 	})
 	t.Run(firefoxIdle.name, func(t *testing.T) {
@@ -458,36 +460,4 @@ func browserKilledAndRestarted(t *testing.T) {
 	log := s.requests(path)
 	require.GreaterOrEqual(t, len(log), 2)
 	assert.Regexp(t, `^bytes=[1-9]\d*-$`, log[len(log)-1].Range, "the download resumed with Range")
-}
-
-// An application that deletes the polyfill's database (clearing all of its storage) is not kept
-// waiting by the worker: the engine lets go of it, its requests stop, and a new engine starts from
-// what is stored, which is nothing.
-func databaseDeletedWhileDownloading(s *session) {
-	t := s.t
-	path := "/files/32m.bin?rate=4194304&t=" + fmt.Sprint(time.Now().UnixNano()) // about 8 s
-	s.eval(nil, `harness.start("deleted", %s)`, js([]string{path}))
-	s.waitDownloading("deleted")
-
-	var del struct {
-		Deleted, Blocked bool
-		Error            string
-	}
-	s.eval(&del, `harness.deleteDatabase(5000)`)
-	require.True(t, del.Deleted, "the database is deleted while the worker runs (blocked %v, error %q)", del.Blocked, del.Error)
-	require.Eventually(t, func() bool {
-		log := s.requests(path)
-		return len(log) == 1 && !log[0].End.IsZero()
-	}, 10*time.Second, 50*time.Millisecond, "the deleted fetch's request is aborted")
-	assert.Less(t, s.requests(path)[0].Bytes, int64(32<<20))
-	var ids []string
-	s.eval(&ids, `harness.getIds()`)
-	assert.NotContains(t, ids, "deleted", "the deleted fetch is gone with its data")
-
-	const next = "/files/1m.bin?v=after-delete"
-	s.eval(nil, `harness.start("after-delete", %s)`, js([]string{next}))
-	_, worker := s.finished("after-delete", time.Minute)
-	assert.Equal(t, "backgroundfetchsuccess", worker.Event, "a new fetch works in the new database")
-	require.Len(t, worker.Records, 1)
-	assert.Equal(t, s.sha256(next), worker.Records[0].SHA256)
 }

@@ -1,0 +1,66 @@
+package e2e
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The worker's life around the engine: its database deleted under it, a new version installed.
+
+// An application that deletes the polyfill's database (clearing all of its storage) is not kept
+// waiting by the worker: the engine lets go of it, its requests stop, and a new engine starts from
+// what is stored, which is nothing.
+func databaseDeletedWhileDownloading(s *session) {
+	t := s.t
+	path := "/files/32m.bin?rate=4194304&t=" + fmt.Sprint(time.Now().UnixNano()) // about 8 s
+	s.eval(nil, `harness.start("deleted", %s)`, js([]string{path}))
+	s.waitDownloading("deleted")
+
+	var del struct {
+		Deleted, Blocked bool
+		Error            string
+	}
+	s.eval(&del, `harness.deleteDatabase(5000)`)
+	require.True(t, del.Deleted, "the database is deleted while the worker runs (blocked %v, error %q)", del.Blocked, del.Error)
+	require.Eventually(t, func() bool {
+		log := s.requests(path)
+		return len(log) == 1 && !log[0].End.IsZero()
+	}, 10*time.Second, 50*time.Millisecond, "the deleted fetch's request is aborted")
+	assert.Less(t, s.requests(path)[0].Bytes, int64(32<<20))
+	var ids []string
+	s.eval(&ids, `harness.getIds()`)
+	assert.NotContains(t, ids, "deleted", "the deleted fetch is gone with its data")
+
+	const next = "/files/1m.bin?v=after-delete"
+	s.eval(nil, `harness.start("after-delete", %s)`, js([]string{next}))
+	_, worker := s.finished("after-delete", time.Minute)
+	assert.Equal(t, "backgroundfetchsuccess", worker.Event, "a new fetch works in the new database")
+	require.Len(t, worker.Records, 1)
+	assert.Equal(t, s.sha256(next), worker.Records[0].SHA256)
+}
+
+// A new version of the worker, installed while the active one downloads and left waiting (as by
+// workers that do not call skipWaiting), runs no second engine beside the active one's: one
+// request at a time for the file, and its body intact.
+func newWorkerVersionWaits(s *session) {
+	t := s.t
+	const scope = "/update/"
+	path := "/files/32m.bin?rate=8388608&t=" + unique() // about 4 s
+	s.eval(nil, `harness.start("update", %s, {}, %s)`, js([]string{path}), js(scope))
+	s.waitDownloading("update")
+	var state string
+	s.eval(&state, `harness.update("v=2&wait=1", %s)`, js(scope))
+	require.Equal(t, "installed", state, "the new version waits behind the active one")
+
+	_, worker := s.finished("update", 2*time.Minute)
+	assert.Equal(t, "backgroundfetchsuccess", worker.Event)
+	require.Len(t, worker.Records, 1)
+	assert.Equal(t, s.sha256("/files/32m.bin"), worker.Records[0].SHA256, "the body is intact (%d bytes)", worker.Records[0].Size)
+	log := s.requests(path)
+	for i := 1; i < len(log); i++ {
+		assert.False(t, log[i].Start.Before(log[i-1].End), "request %d (%s) starts before request %d ended", i, log[i].Range, i-1)
+	}
+}
