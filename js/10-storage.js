@@ -10,6 +10,7 @@
         req.onsuccess = () => {
           const db = req.result;
           db.onversionchange = () => { db.close(); databases.delete(name); };
+          db.onclose = () => databases.delete(name); // closed by the browser (site data cleared)
           resolve(db);
         };
         req.onerror = () => { databases.delete(name); reject(new TypeError('The stored response is not available.')); };

@@ -173,13 +173,18 @@
             return [head, handle, false];
           });
         }, (e) => { live.delete(ctrl); throw e; });
-        p.abort = () => ctrl.abort();
+        p.abort = () => { live.delete(ctrl); ctrl.abort(); };
         return p;
       },
       read,
       // settle reports how promise ends to Go's one callback, by the waiter's id (bridge/promise.go).
       settle(promise, id, report) {
-        promise.then((v) => { if (!stopped) report(id, true, v); }, (e) => { if (!stopped) report(id, false, e); });
+        // Until stop() runs, a report can still find the instance exited: it has nowhere to go.
+        const tell = (ok, v) => {
+          if (stopped) return;
+          try { report(id, ok, v); } catch (e) { /* "Go program has already exited" */ }
+        };
+        promise.then((v) => tell(true, v), (e) => tell(false, e));
       },
       // stop is for an instance that has exited: its requests are aborted, so they hold no connection,
       // and what they still report is dropped (the instance can no longer take it).

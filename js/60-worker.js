@@ -24,6 +24,7 @@
     let engine = null;
     let compiled = null;
     let opened = null;
+    let engineDB = null; // the connection the running engine read what is stored from
     let restarts = 0;
     compile(early.compiled); // both began before wasm_exec.js is imported, so neither waits for it
     openStore(early.opened);
@@ -46,14 +47,15 @@
       p.then((db) => {
         // The database deleted, or closed by the browser (site data cleared), under the engine: what
         // it holds in memory no longer matches what is stored, so its instance ends and a new one
-        // starts from what is stored. A newer version's upgrade instead waits for this worker to end.
+        // starts from what is stored. A newer version's upgrade waits for the engine's worker to end,
+        // but not for a connection no engine has read from yet (this worker may be waiting for the lock).
         const lost = () => {
           if (opened !== p) return; // let go of already
           opened = null;
           db.close();
-          stopEngine();
+          if (engineDB === db) stopEngine();
         };
-        db.addEventListener('versionchange', (e) => { if (e.newVersion === null) lost(); });
+        db.addEventListener('versionchange', (e) => { if (e.newVersion === null || engineDB !== db) lost(); });
         db.addEventListener('close', lost);
       }, () => { if (opened === p) opened = null; });
       return p;
@@ -75,7 +77,10 @@
       const locked = engineLock();
       const unlock = () => locked.then((release) => release(), () => {});
       const current = engine = new Promise((resolve, reject) => {
-        const loaded = locked.then(() => openStore()).then(loadEngineData); // read while the module compiles
+        const loaded = locked.then(() => openStore()).then((db) => { // read while the module compiles
+          if (engine === current) engineDB = db;
+          return loadEngineData(db);
+        });
         loaded.catch(() => {}); // Go reports it once it awaits; a failed compile means it never does
         const host = {
           database,
@@ -93,7 +98,11 @@
         const go = new g.Go();
         compile().then((module) => WebAssembly.instantiate(module, go.importObject)).then((instance) => {
           if (config.debug) debug.memory = instance.exports.mem;
-          const exited = () => { unlock(); engineExited(current, io); };
+          const exited = () => {
+            unlock();
+            reject(new TypeError('bgfetch engine: it ended before it was ready')); // no-op once ready
+            engineExited(current, io);
+          };
           go.run(instance).then(exited, exited);
         }).catch((e) => { unlock(); reject(e); });
       });
@@ -102,7 +111,7 @@
     }
 
     function stopEngine() {
-      if (engine) engine.then((call) => call('stop', '{}', null), () => {});
+      if (engine) engine.then((call) => call('stop', '{}', null)).catch(() => {});
     }
 
     // A Go instance that exited (a panic, or stopEngine) is replaced; its requests are aborted, and
@@ -111,6 +120,7 @@
       io.stop();
       if (engine !== current) return;
       engine = null;
+      engineDB = null;
       for (const p of pending) p.reject(new TypeError('The background fetch engine stopped; try again.'));
       pending.clear();
       restarts++;
@@ -121,7 +131,15 @@
       return startEngine().then((call) => new Promise((resolve, reject) => {
         const entry = { reject };
         pending.add(entry);
-        call(op, argsJSON, bodies || null).then(
+        let result;
+        try {
+          result = call(op, argsJSON, bodies || null);
+        } catch (e) { // the instance has exited; engineExited is about to replace it
+          pending.delete(entry);
+          reject(new TypeError('The background fetch engine stopped; try again.'));
+          return;
+        }
+        result.then(
           (v) => { pending.delete(entry); resolve(v); },
           (e) => { pending.delete(entry); reject(toError(e)); });
       }));
@@ -132,6 +150,10 @@
       if (!m || typeof m !== 'object') return;
       event.stopImmediatePropagation(); // the application's own handlers never see bgfetch traffic
       const port = event.ports && event.ports[0];
+      if (m.op === 'stop') { // the worker's own, for a database deleted under the engine
+        if (port) port.postMessage({ error: plainError(new TypeError('Unknown operation.')) });
+        return;
+      }
       const call = engineCall(m.op, m.args, m.bodies);
       const reply = call.then((result) => port && port.postMessage({ result }),
         (e) => port && port.postMessage({ error: plainError(e) }));

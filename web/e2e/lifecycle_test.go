@@ -54,6 +54,9 @@ func newWorkerVersionWaits(s *session) {
 	var state string
 	s.eval(&state, `harness.update("v=2&wait=1", %s)`, js(scope))
 	require.Equal(t, "installed", state, "the new version waits behind the active one")
+	var cur snapshot
+	s.eval(&cur, `harness.current("update")`)
+	require.Less(t, cur.Downloaded, uint64(32<<20), "the download still runs once the new version has installed")
 
 	_, worker := s.finished("update", 2*time.Minute)
 	assert.Equal(t, "backgroundfetchsuccess", worker.Event)
