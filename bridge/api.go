@@ -70,6 +70,7 @@ func (a *API) Call(ctx context.Context, op string, args []byte, bodies safejs.Va
 	case "ping":
 		return Active(a.Engine.Active()), nil
 	case "stop": // the engine's database was deleted or closed under it (js/60-worker.js): a new instance starts from what is stored
+		a.Engine.StorageLost()
 		go os.Exit(0)
 		return nil, nil
 	case "crash":

@@ -270,6 +270,26 @@ func (e *Engine) Abort(uniqueID string) bool {
 	return true
 }
 
+// StorageLost tells the instances of every fetch not yet settled that it failed with fetch-error, as
+// Chromium does when storage is wiped: its data is gone, so nothing is stored or dispatched. The
+// engine is not used afterwards.
+func (e *Engine) StorageLost() {
+	e.mu.Lock()
+	var snaps []Snapshot
+	for _, f := range e.fetches {
+		if f.doc.Result != "" {
+			continue // decided: its instances have their result
+		}
+		s := f.snapshotLocked()
+		s.Result, s.FailureReason = ResultFailure, ReasonFetchError
+		snaps = append(snaps, s)
+	}
+	e.mu.Unlock()
+	for _, s := range snaps {
+		e.p.Notifier.Update(s)
+	}
+}
+
 // segmentDue reports whether a segment of size bytes, begun age ago, is stored now.
 func (c Config) segmentDue(size int, age time.Duration) bool {
 	return size >= c.SegmentSize || age >= c.FlushBy || (age >= c.FlushAfter && size >= c.FlushAt)

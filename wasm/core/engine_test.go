@@ -343,6 +343,30 @@ func TestAbortGivesAbortEventAndAbortedRecords(t *testing.T) {
 	assert.Contains(t, h.rec.eventList(), "event:backgroundfetchabort")
 }
 
+func TestStorageLostFailsUnsettledFetchesWithFetchError(t *testing.T) {
+	h := newHarness(t, nil, nil)
+	h.net.res["https://a/ok"] = &resource{status: 200, body: []byte("done"), etag: `"o"`}
+	h.net.res["https://a/slow"] = &resource{status: 200, body: pattern(100, 1), etag: `"s"`, gate: make(chan struct{})}
+	done, err := h.e.Fetch(context.Background(), "done", []Request{get("https://a/ok")}, nil, Options{})
+	require.NoError(t, err)
+	require.Equal(t, ResultSuccess, h.rec.wait(t).Result)
+	running, err := h.e.Fetch(context.Background(), "running", []Request{get("https://a/slow")}, nil, Options{})
+	require.NoError(t, err)
+
+	h.e.StorageLost()
+	h.rec.mu.Lock()
+	defer h.rec.mu.Unlock()
+	last := h.rec.updates[len(h.rec.updates)-1]
+	assert.Equal(t, running.UniqueID, last.UniqueID)
+	assert.Equal(t, ResultFailure, last.Result)
+	assert.Equal(t, ReasonFetchError, last.FailureReason)
+	for _, u := range h.rec.updates {
+		if u.UniqueID == done.UniqueID {
+			assert.NotEqual(t, ResultFailure, u.Result, "a settled fetch keeps its result")
+		}
+	}
+}
+
 func TestValidation(t *testing.T) {
 	h := newHarness(t, nil, nil)
 	cases := map[string][]Request{

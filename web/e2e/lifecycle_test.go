@@ -33,6 +33,13 @@ func databaseDeletedWhileDownloading(s *session) {
 	var ids []string
 	s.eval(&ids, `harness.getIds()`)
 	assert.NotContains(t, ids, "deleted", "the deleted fetch is gone with its data")
+	var cur snapshot
+	assert.Eventually(t, func() bool {
+		s.eval(&cur, `harness.current("deleted")`)
+		return cur.Result != ""
+	}, 5*time.Second, 20*time.Millisecond, "the page's registration gets its result")
+	assert.Equal(t, "failure", cur.Result, "the page's registration fails, as Chromium's do when storage is wiped")
+	assert.Equal(t, "fetch-error", cur.FailureReason)
 
 	const next = "/files/1m.bin?v=after-delete"
 	s.eval(nil, `harness.start("after-delete", %s)`, js([]string{next}))
