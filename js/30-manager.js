@@ -145,6 +145,17 @@
         return m;
       },
     });
+    // Unregistering ends the registration's fetches, as in Chromium: its engine's database is deleted
+    // first, while the worker still runs, so the engine fails every fetch not yet settled with
+    // fetch-error in every realm (js/60-worker.js) before the worker goes.
+    const unregister = ServiceWorkerRegistration.prototype.unregister;
+    Object.defineProperty(ServiceWorkerRegistration.prototype, 'unregister', {
+      enumerable: true, configurable: true, writable: true,
+      value: { unregister() {
+        if (this instanceof ServiceWorkerRegistration) g.indexedDB.deleteDatabase('bgfetch ' + this.scope);
+        return unregister.call(this);
+      } }.unregister,
+    });
     expose('BackgroundFetchManager', BackgroundFetchManager);
     expose('BackgroundFetchRegistration', BackgroundFetchRegistration);
     expose('BackgroundFetchRecord', BackgroundFetchRecord);

@@ -115,6 +115,9 @@
       while (w.state === 'installing') await new Promise((r) => setTimeout(r, 20));
       return w.state;
     },
+    async unregister(scope) {
+      return (await navigator.serviceWorker.getRegistration(scope)).unregister();
+    },
     // Resolves with the log once the worker reported the completion event of id.
     async finished(id, timeoutMs) {
       const deadline = Date.now() + timeoutMs;

@@ -74,3 +74,32 @@ func newWorkerVersionWaits(s *session) {
 		assert.False(t, log[i].Start.Before(log[i-1].End), "request %d (%s) starts before request %d ended", i, log[i].Range, i-1)
 	}
 }
+
+// Unregistering the worker ends its fetches, as in Chromium: the page's registration fails with
+// fetch-error, the request stops, and nothing of the fetch stays stored.
+func unregisterEndsFetches(s *session) {
+	t := s.t
+	const scope = "/gone/"
+	path := "/files/32m.bin?rate=4194304&t=" + unique() // about 8 s
+	s.eval(nil, `harness.start("gone", %s, {}, %s)`, js([]string{path}), js(scope))
+	s.waitDownloading("gone")
+	var ok bool
+	s.eval(&ok, `harness.unregister(%s)`, js(scope))
+	require.True(t, ok)
+
+	var cur snapshot
+	assert.Eventually(t, func() bool {
+		s.eval(&cur, `harness.current("gone")`)
+		return cur.Result != ""
+	}, 5*time.Second, 20*time.Millisecond, "the page's registration gets its result")
+	assert.Equal(t, "failure", cur.Result)
+	assert.Equal(t, "fetch-error", cur.FailureReason)
+	require.Eventually(t, func() bool {
+		log := s.requests(path)
+		return len(log) == 1 && !log[0].End.IsZero()
+	}, 10*time.Second, 50*time.Millisecond, "the fetch's request is aborted")
+	assert.Less(t, s.requests(path)[0].Bytes, int64(32<<20))
+	var stored map[string]int
+	s.eval(&stored, `harness.stored(%s)`, js(scope))
+	assert.Zero(t, stored["fetches"]+stored["records"]+stored["segments"], "nothing stays stored: %v", stored)
+}

@@ -44,6 +44,7 @@ func TestResilience(t *testing.T) {
 		run("ScopesAreIsolated", scopesAreIsolated)
 		run("DatabaseDeletedWhileDownloading", databaseDeletedWhileDownloading)
 		run("NewWorkerVersionWaits", newWorkerVersionWaits)
+		run("UnregisterEndsFetches", unregisterEndsFetches)
 		t.Run("BrowserKilledAndRestarted", browserKilledAndRestarted)
 	})
 	t.Run("firefox-polyfill", func(t *testing.T) {
@@ -54,6 +55,7 @@ func TestResilience(t *testing.T) {
 		run("ScopesAreIsolated", scopesAreIsolated)
 		run("DatabaseDeletedWhileDownloading", databaseDeletedWhileDownloading)
 		run("NewWorkerVersionWaits", newWorkerVersionWaits)
+		run("UnregisterEndsFetches", unregisterEndsFetches)
 		run("KeptAliveWhileAPageIsOpen", keptAlive)
 	})
 	t.Run(firefoxIdle.name, func(t *testing.T) {
