@@ -1,21 +1,40 @@
 package e2e
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// The worker's life around the engine: its database deleted under it, a new version installed.
+// The worker's life around the engine: its database deleted under it, a new version installed, the
+// registration removed.
+
+// storageWiped checks what a page sees of fetch id once its storage is gone: its registration fails
+// with fetch-error (as Chromium's do when storage is wiped), and its one request ends short.
+func (s *session) storageWiped(id, path string) {
+	t := s.t
+	t.Helper()
+	var cur snapshot
+	assert.Eventually(t, func() bool {
+		s.eval(&cur, `harness.current(%s)`, js(id))
+		return cur.Result != ""
+	}, 5*time.Second, 20*time.Millisecond, "the page's registration gets its result")
+	assert.Equal(t, "failure", cur.Result)
+	assert.Equal(t, "fetch-error", cur.FailureReason)
+	require.Eventually(t, func() bool {
+		log := s.requests(path)
+		return len(log) == 1 && !log[0].End.IsZero()
+	}, 10*time.Second, 50*time.Millisecond, "the fetch's request is aborted")
+	assert.Less(t, s.requests(path)[0].Bytes, int64(32<<20))
+}
 
 // An application that deletes the polyfill's database (clearing all of its storage) is not kept
 // waiting by the worker: the engine lets go of it, its requests stop, and a new engine starts from
 // what is stored, which is nothing.
 func databaseDeletedWhileDownloading(s *session) {
 	t := s.t
-	path := "/files/32m.bin?rate=4194304&t=" + fmt.Sprint(time.Now().UnixNano()) // about 8 s
+	path := "/files/32m.bin?rate=4194304&t=" + unique() // about 8 s
 	s.eval(nil, `harness.start("deleted", %s)`, js([]string{path}))
 	s.waitDownloading("deleted")
 
@@ -25,21 +44,10 @@ func databaseDeletedWhileDownloading(s *session) {
 	}
 	s.eval(&del, `harness.deleteDatabase(5000)`)
 	require.True(t, del.Deleted, "the database is deleted while the worker runs (blocked %v, error %q)", del.Blocked, del.Error)
-	require.Eventually(t, func() bool {
-		log := s.requests(path)
-		return len(log) == 1 && !log[0].End.IsZero()
-	}, 10*time.Second, 50*time.Millisecond, "the deleted fetch's request is aborted")
-	assert.Less(t, s.requests(path)[0].Bytes, int64(32<<20))
+	s.storageWiped("deleted", path)
 	var ids []string
 	s.eval(&ids, `harness.getIds()`)
 	assert.NotContains(t, ids, "deleted", "the deleted fetch is gone with its data")
-	var cur snapshot
-	assert.Eventually(t, func() bool {
-		s.eval(&cur, `harness.current("deleted")`)
-		return cur.Result != ""
-	}, 5*time.Second, 20*time.Millisecond, "the page's registration gets its result")
-	assert.Equal(t, "failure", cur.Result, "the page's registration fails, as Chromium's do when storage is wiped")
-	assert.Equal(t, "fetch-error", cur.FailureReason)
 
 	const next = "/files/1m.bin?v=after-delete"
 	s.eval(nil, `harness.start("after-delete", %s)`, js([]string{next}))
@@ -86,19 +94,7 @@ func unregisterEndsFetches(s *session) {
 	var ok bool
 	s.eval(&ok, `harness.unregister(%s)`, js(scope))
 	require.True(t, ok)
-
-	var cur snapshot
-	assert.Eventually(t, func() bool {
-		s.eval(&cur, `harness.current("gone")`)
-		return cur.Result != ""
-	}, 5*time.Second, 20*time.Millisecond, "the page's registration gets its result")
-	assert.Equal(t, "failure", cur.Result)
-	assert.Equal(t, "fetch-error", cur.FailureReason)
-	require.Eventually(t, func() bool {
-		log := s.requests(path)
-		return len(log) == 1 && !log[0].End.IsZero()
-	}, 10*time.Second, 50*time.Millisecond, "the fetch's request is aborted")
-	assert.Less(t, s.requests(path)[0].Bytes, int64(32<<20))
+	s.storageWiped("gone", path)
 	var stored map[string]int
 	s.eval(&stored, `harness.stored(%s)`, js(scope))
 	assert.Zero(t, stored["fetches"]+stored["records"]+stored["segments"], "nothing stays stored: %v", stored)
