@@ -1,7 +1,10 @@
 package e2e
 
 import (
+	"context"
 	"time"
+
+	"github.com/bgfetch/bgfetch/web/e2e/browser"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -98,4 +101,24 @@ func unregisterEndsFetches(s *session) {
 	var stored map[string]int
 	s.eval(&stored, `harness.stored(%s)`, js(scope))
 	assert.Zero(t, stored["fetches"]+stored["records"]+stored["segments"], "nothing stays stored: %v", stored)
+}
+
+// Site data cleared by the browser mid-download (Chromium's Storage.clearDataForOrigin, which closes
+// the engine's connection): the fetch fails with fetch-error, and a new fetch works.
+func siteDataCleared(s *session) {
+	t := s.t
+	path := "/files/32m.bin?rate=4194304&t=" + unique() // about 8 s
+	s.eval(nil, `harness.start("cleared", %s)`, js([]string{path}))
+	s.waitDownloading("cleared")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, s.b.(*browser.Chromium).ClearStorage(ctx, s.origin, "indexeddb"))
+	s.storageWiped("cleared", path)
+
+	const next = "/files/1m.bin?v=after-clear"
+	s.eval(nil, `harness.start("after-clear", %s)`, js([]string{next}))
+	_, worker := s.finished("after-clear", time.Minute)
+	assert.Equal(t, "backgroundfetchsuccess", worker.Event, "a new fetch works after the clearing")
+	require.Len(t, worker.Records, 1)
+	assert.Equal(t, s.sha256(next), worker.Records[0].SHA256)
 }

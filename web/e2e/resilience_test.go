@@ -45,6 +45,7 @@ func TestResilience(t *testing.T) {
 		run("DatabaseDeletedWhileDownloading", databaseDeletedWhileDownloading)
 		run("NewWorkerVersionWaits", newWorkerVersionWaits)
 		run("UnregisterEndsFetches", unregisterEndsFetches)
+		run("SiteDataCleared", siteDataCleared)
 		t.Run("BrowserKilledAndRestarted", browserKilledAndRestarted)
 	})
 	t.Run("firefox-polyfill", func(t *testing.T) {

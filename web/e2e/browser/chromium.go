@@ -307,6 +307,20 @@ func (c *Chromium) OverrideQuota(ctx context.Context, origin string, bytes float
 	return nil
 }
 
+// ClearStorage clears the given storage types ("indexeddb", "all", …) of an origin, as the browser's
+// own "clear site data" does.
+func (c *Chromium) ClearStorage(ctx context.Context, origin, types string) error {
+	params := storage.ClearDataForOriginParams{Origin: origin, StorageTypes: types}
+	err := c.do(ctx, func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, storage.ClearDataForOrigin, params)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("%s: Storage.clearDataForOrigin: %w", c.Name(), err)
+	}
+	return nil
+}
+
 // Kill SIGKILLs the browser and all its child processes, simulating a crash.
 // The profile directory is kept; Close afterwards only removes a temporary one.
 func (c *Chromium) Kill() error {
