@@ -277,18 +277,11 @@ func (c *Chromium) StopAllWorkers(ctx context.Context) error {
 
 // SetPermission overrides a permission (e.g. "background-fetch") for an origin.
 func (c *Chromium) SetPermission(ctx context.Context, name, setting, origin string) error {
-	err := c.do(ctx, func(ctx context.Context, t *chromedp.Target) error {
-		_, err := cdp.Call(ctx, t, cdpbrowser.SetPermission, cdpbrowser.SetPermissionParams{
-			Permission: &cdpbrowser.PermissionDescriptor{Name: name},
-			Setting:    cdpbrowser.PermissionSetting(setting),
-			Origin:     origin,
-		})
-		return err
+	return command(ctx, c, "Browser.setPermission", cdpbrowser.SetPermission, cdpbrowser.SetPermissionParams{
+		Permission: &cdpbrowser.PermissionDescriptor{Name: name},
+		Setting:    cdpbrowser.PermissionSetting(setting),
+		Origin:     origin,
 	})
-	if err != nil {
-		return fmt.Errorf("%s: Browser.setPermission: %w", c.Name(), err)
-	}
-	return nil
 }
 
 // OverrideQuota sets the storage quota of an origin to bytes; a negative value restores the default.
@@ -297,26 +290,24 @@ func (c *Chromium) OverrideQuota(ctx context.Context, origin string, bytes float
 	if bytes >= 0 {
 		params.QuotaSize = &bytes
 	}
-	err := c.do(ctx, func(ctx context.Context, t *chromedp.Target) error {
-		_, err := cdp.Call(ctx, t, storage.OverrideQuotaForOrigin, params)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("%s: Storage.overrideQuotaForOrigin: %w", c.Name(), err)
-	}
-	return nil
+	return command(ctx, c, "Storage.overrideQuotaForOrigin", storage.OverrideQuotaForOrigin, params)
 }
 
 // ClearStorage clears the given storage types ("indexeddb", "all", …) of an origin, as the browser's
 // own "clear site data" does.
 func (c *Chromium) ClearStorage(ctx context.Context, origin, types string) error {
-	params := storage.ClearDataForOriginParams{Origin: origin, StorageTypes: types}
+	return command(ctx, c, "Storage.clearDataForOrigin", storage.ClearDataForOrigin,
+		storage.ClearDataForOriginParams{Origin: origin, StorageTypes: types})
+}
+
+// command runs one DevTools command on the browser's target; name is the command's, for errors.
+func command[P, R any](ctx context.Context, c *Chromium, name string, cmd cdp.Command[P, R], params P) error {
 	err := c.do(ctx, func(ctx context.Context, t *chromedp.Target) error {
-		_, err := cdp.Call(ctx, t, storage.ClearDataForOrigin, params)
+		_, err := cdp.Call(ctx, t, cmd, params)
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("%s: Storage.clearDataForOrigin: %w", c.Name(), err)
+		return fmt.Errorf("%s: %s: %w", c.Name(), name, err)
 	}
 	return nil
 }
