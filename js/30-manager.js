@@ -146,14 +146,23 @@
       },
     });
     // Unregistering ends the registration's fetches, as in Chromium: its engine's database is deleted
-    // first, while the worker still runs, so the engine fails every fetch not yet settled with
-    // fetch-error in every realm (js/60-worker.js) before the worker goes.
+    // first (waited for at most a second), while the worker still runs, so the engine fails every fetch
+    // not yet settled with fetch-error in every realm (js/60-worker.js) before the worker goes.
     const unregister = ServiceWorkerRegistration.prototype.unregister;
     Object.defineProperty(ServiceWorkerRegistration.prototype, 'unregister', {
       enumerable: true, configurable: true, writable: true,
       value: { unregister() {
-        if (this instanceof ServiceWorkerRegistration) g.indexedDB.deleteDatabase('bgfetch ' + this.scope);
-        return unregister.call(this);
+        let deleted = null;
+        try {
+          if (g.indexedDB && this instanceof ServiceWorkerRegistration) {
+            const req = g.indexedDB.deleteDatabase('bgfetch ' + this.scope);
+            deleted = new Promise((resolve) => {
+              req.onsuccess = req.onerror = req.onblocked = resolve;
+              setTimeout(resolve, 1000);
+            });
+          }
+        } catch (e) { /* no IndexedDB here, or not a registration: unregister as the browser does */ }
+        return deleted ? deleted.then(() => unregister.call(this)) : unregister.call(this);
       } }.unregister,
     });
     expose('BackgroundFetchManager', BackgroundFetchManager);

@@ -89,6 +89,9 @@ func eventFor(reason string) string {
 // finish delivers the final update, dispatches the completion event, and once it has
 // settled makes the records unavailable and deletes the stored data.
 func (e *Engine) finish(f *bgFetch) {
+	if e.lost.Load() {
+		return // StorageLost sent the last update
+	}
 	final := e.snapshot(f)
 	f.progress.final(final)
 	e.p.Notifier.Sync(e.ctx, final.UniqueID)

@@ -58,6 +58,7 @@ type Engine struct {
 	// arrived is when the last response head or body bytes came, for requests still waiting for
 	// their heads (watchdog).
 	arrived atomic.Int64
+	lost    atomic.Bool // StorageLost: nothing more is announced or dispatched
 
 	mu      sync.Mutex
 	active  map[string]*bgFetch // the active background fetches map, by id
@@ -270,23 +271,28 @@ func (e *Engine) Abort(uniqueID string) bool {
 	return true
 }
 
-// StorageLost tells the instances of every fetch not yet settled that it failed with fetch-error, as
-// Chromium does when storage is wiped: its data is gone, so nothing is stored or dispatched. The
-// engine is not used afterwards.
+// StorageLost gives the instances of every fetch that has not had its final update one that fails it
+// with fetch-error (aborted, if abort() removed it), its records unavailable, as Chromium does when
+// storage is wiped: the data is gone. No completion event follows; the engine is not used afterwards.
 func (e *Engine) StorageLost() {
+	e.lost.Store(true)
 	e.mu.Lock()
-	var snaps []Snapshot
+	type last struct {
+		f *bgFetch
+		s Snapshot
+	}
+	lasts := make([]last, 0, len(e.fetches))
 	for _, f := range e.fetches {
-		if f.doc.Result != "" {
-			continue // decided: its instances have their result
-		}
 		s := f.snapshotLocked()
-		s.Result, s.FailureReason = ResultFailure, ReasonFetchError
-		snaps = append(snaps, s)
+		s.Result, s.FailureReason, s.RecordsAvailable = ResultFailure, ReasonFetchError, false
+		if f.doc.FailureReason == ReasonAborted || (f.doc.Result == "" && e.active[f.doc.ID] != f) {
+			s.FailureReason = ReasonAborted // abort() came first
+		}
+		lasts = append(lasts, last{f, s})
 	}
 	e.mu.Unlock()
-	for _, s := range snaps {
-		e.p.Notifier.Update(s)
+	for _, l := range lasts {
+		l.f.progress.finalOnce(l.s)
 	}
 }
 

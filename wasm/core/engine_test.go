@@ -1,6 +1,7 @@
 package core
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -343,28 +344,55 @@ func TestAbortGivesAbortEventAndAbortedRecords(t *testing.T) {
 	assert.Contains(t, h.rec.eventList(), "event:backgroundfetchabort")
 }
 
-func TestStorageLostFailsUnsettledFetchesWithFetchError(t *testing.T) {
+func TestStorageLostEndsEveryFetchNotYetAnnounced(t *testing.T) {
 	h := newHarness(t, nil, nil)
 	h.net.res["https://a/ok"] = &resource{status: 200, body: []byte("done"), etag: `"o"`}
 	h.net.res["https://a/slow"] = &resource{status: 200, body: pattern(100, 1), etag: `"s"`, gate: make(chan struct{})}
+	h.net.res["https://a/deciding"] = &resource{status: 200, body: []byte("x"), etag: `"d"`}
 	done, err := h.e.Fetch(context.Background(), "done", []Request{get("https://a/ok")}, nil, Options{})
 	require.NoError(t, err)
 	require.Equal(t, ResultSuccess, h.rec.wait(t).Result)
 	running, err := h.e.Fetch(context.Background(), "running", []Request{get("https://a/slow")}, nil, Options{})
 	require.NoError(t, err)
-
-	h.e.StorageLost()
-	h.rec.mu.Lock()
-	defer h.rec.mu.Unlock()
-	last := h.rec.updates[len(h.rec.updates)-1]
-	assert.Equal(t, running.UniqueID, last.UniqueID)
-	assert.Equal(t, ResultFailure, last.Result)
-	assert.Equal(t, ReasonFetchError, last.FailureReason)
-	for _, u := range h.rec.updates {
-		if u.UniqueID == done.UniqueID {
-			assert.NotEqual(t, ResultFailure, u.Result, "a settled fetch keeps its result")
+	// A fetch whose result is decided but not yet announced: the write of its result is held.
+	reached, release := make(chan struct{}), make(chan struct{})
+	h.store.onPut = func(doc Doc, _ *Segment) {
+		if doc.Record < 0 && bytes.Contains(doc.JSON, []byte(`"phase":"decided"`)) {
+			close(reached)
+			<-release
 		}
 	}
+	deciding, err := h.e.Fetch(context.Background(), "deciding", []Request{get("https://a/deciding")}, nil, Options{})
+	require.NoError(t, err)
+	<-reached
+
+	h.e.StorageLost()
+	close(release)
+	time.Sleep(50 * time.Millisecond) // what the held fetch would do next: nothing
+	h.rec.mu.Lock()
+	defer h.rec.mu.Unlock()
+	lasts := map[string]Snapshot{}
+	for _, u := range h.rec.updates {
+		lasts[u.UniqueID] = u
+	}
+	for _, uid := range []string{running.UniqueID, deciding.UniqueID} {
+		assert.Equal(t, ResultFailure, lasts[uid].Result, "the last update fails it")
+		assert.Equal(t, ReasonFetchError, lasts[uid].FailureReason)
+		assert.False(t, lasts[uid].RecordsAvailable, "its records are gone")
+	}
+	assert.Equal(t, ResultSuccess, lasts[done.UniqueID].Result, "a settled fetch keeps its result")
+	assert.Equal(t, []string{"event:backgroundfetchsuccess"}, filterPrefix(h.rec.events, "event:"), "no event follows")
+}
+
+// filterPrefix returns the strings of list that begin with prefix.
+func filterPrefix(list []string, prefix string) []string {
+	var out []string
+	for _, s := range list {
+		if strings.HasPrefix(s, prefix) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func TestValidation(t *testing.T) {

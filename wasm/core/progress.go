@@ -54,10 +54,24 @@ func (t *throttle) sendLocked(s Snapshot) {
 func (t *throttle) final(s Snapshot) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.closeLocked()
+	t.sendLocked(s)
+}
+
+// finalOnce is final, unless a final update was sent already.
+func (t *throttle) finalOnce(s Snapshot) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.closed {
+		t.closeLocked()
+		t.sendLocked(s)
+	}
+}
+
+func (t *throttle) closeLocked() {
 	t.closed = true
 	if t.pending && t.stop != nil {
 		t.stop()
 		t.pending = false
 	}
-	t.sendLocked(s)
 }
