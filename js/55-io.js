@@ -163,7 +163,7 @@
           const n = declaredLength(r);
           if (n >= 0 && n <= whole) { // the browser reads it: no stream reads in JS, one Blob
             // A failure after the head is the next read()'s, as for a stream.
-            return r.blob().then((b) => [head, null, true, b], (e) => [head, failedBody(e), false]).then(ended);
+            return r.blob().then((b) => ended([head, null, true, b]), (e) => ended([head, failedBody(e), false]));
           }
           const handle = { reader: r.body.getReader(), pending: null, left: n, ctrl };
           return read(handle).then((run) => [head, handle, ...run], (e) => {
