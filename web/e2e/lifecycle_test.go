@@ -32,14 +32,36 @@ func (s *session) storageWiped(id, path string) {
 	assert.Less(t, s.requests(path)[0].Bytes, int64(32<<20))
 }
 
+// downloading starts fetch id of one file at path in scope ("" for the page's own) and waits until
+// it has stored bytes.
+func (s *session) downloading(id, path, scope string) {
+	s.t.Helper()
+	if scope == "" {
+		s.eval(nil, `harness.start(%s, %s)`, js(id), js([]string{path}))
+	} else {
+		s.eval(nil, `harness.start(%s, %s, {}, %s)`, js(id), js([]string{path}), js(scope))
+	}
+	s.waitDownloading(id)
+}
+
+// newFetchWorks checks that a fetch of path, started now as id, completes with its body.
+func (s *session) newFetchWorks(id, path string) {
+	t := s.t
+	t.Helper()
+	s.eval(nil, `harness.start(%s, %s)`, js(id), js([]string{path}))
+	_, worker := s.finished(id, time.Minute)
+	assert.Equal(t, "backgroundfetchsuccess", worker.Event, "a new fetch works afterwards")
+	require.Len(t, worker.Records, 1)
+	assert.Equal(t, s.sha256(path), worker.Records[0].SHA256)
+}
+
 // An application that deletes the polyfill's database (clearing all of its storage) is not kept
 // waiting by the worker: the engine lets go of it, its requests stop, and a new engine starts from
 // what is stored, which is nothing.
 func databaseDeletedWhileDownloading(s *session) {
 	t := s.t
 	path := "/files/32m.bin?rate=4194304&t=" + unique() // about 8 s
-	s.eval(nil, `harness.start("deleted", %s)`, js([]string{path}))
-	s.waitDownloading("deleted")
+	s.downloading("deleted", path, "")
 
 	var del struct {
 		Deleted, Blocked bool
@@ -52,12 +74,7 @@ func databaseDeletedWhileDownloading(s *session) {
 	s.eval(&ids, `harness.getIds()`)
 	assert.NotContains(t, ids, "deleted", "the deleted fetch is gone with its data")
 
-	const next = "/files/1m.bin?v=after-delete"
-	s.eval(nil, `harness.start("after-delete", %s)`, js([]string{next}))
-	_, worker := s.finished("after-delete", time.Minute)
-	assert.Equal(t, "backgroundfetchsuccess", worker.Event, "a new fetch works in the new database")
-	require.Len(t, worker.Records, 1)
-	assert.Equal(t, s.sha256(next), worker.Records[0].SHA256)
+	s.newFetchWorks("after-delete", "/files/1m.bin?v=after-delete")
 }
 
 // A new version of the worker, installed while the active one downloads and left waiting (as by
@@ -67,8 +84,7 @@ func newWorkerVersionWaits(s *session) {
 	t := s.t
 	const scope = "/update/"
 	path := "/files/32m.bin?rate=8388608&t=" + unique() // about 4 s
-	s.eval(nil, `harness.start("update", %s, {}, %s)`, js([]string{path}), js(scope))
-	s.waitDownloading("update")
+	s.downloading("update", path, scope)
 	var state string
 	s.eval(&state, `harness.update("v=2&wait=1", %s)`, js(scope))
 	require.Equal(t, "installed", state, "the new version waits behind the active one")
@@ -92,8 +108,7 @@ func unregisterEndsFetches(s *session) {
 	t := s.t
 	const scope = "/gone/"
 	path := "/files/32m.bin?rate=4194304&t=" + unique() // about 8 s
-	s.eval(nil, `harness.start("gone", %s, {}, %s)`, js([]string{path}), js(scope))
-	s.waitDownloading("gone")
+	s.downloading("gone", path, scope)
 	var ok bool
 	s.eval(&ok, `harness.unregister(%s)`, js(scope))
 	require.True(t, ok)
@@ -108,17 +123,11 @@ func unregisterEndsFetches(s *session) {
 func siteDataCleared(s *session) {
 	t := s.t
 	path := "/files/32m.bin?rate=4194304&t=" + unique() // about 8 s
-	s.eval(nil, `harness.start("cleared", %s)`, js([]string{path}))
-	s.waitDownloading("cleared")
+	s.downloading("cleared", path, "")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	require.NoError(t, s.b.(*browser.Chromium).ClearStorage(ctx, s.origin, "indexeddb"))
 	s.storageWiped("cleared", path)
 
-	const next = "/files/1m.bin?v=after-clear"
-	s.eval(nil, `harness.start("after-clear", %s)`, js([]string{next}))
-	_, worker := s.finished("after-clear", time.Minute)
-	assert.Equal(t, "backgroundfetchsuccess", worker.Event, "a new fetch works after the clearing")
-	require.Len(t, worker.Records, 1)
-	assert.Equal(t, s.sha256(next), worker.Records[0].SHA256)
+	s.newFetchWorks("after-clear", "/files/1m.bin?v=after-clear")
 }
