@@ -5,16 +5,17 @@ import (
 	"strings"
 )
 
-// badPorts is the Fetch standard's bad port list.
-var badPorts = map[int]bool{}
-
-func init() {
-	for _, p := range []int{0, 1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95,
+// badPort reports whether p is on the Fetch standard's bad port list. A switch, not a map filled
+// by an init function: package initialisation is on the engine's start-up path.
+func badPort(p int) bool {
+	switch p {
+	case 0, 1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95,
 		101, 102, 103, 104, 109, 110, 111, 113, 115, 117, 119, 123, 135, 137, 139, 143, 161, 179, 389, 427, 465,
 		512, 513, 514, 515, 526, 530, 531, 532, 540, 548, 554, 556, 563, 587, 601, 636, 989, 990, 993, 995, 1719,
-		1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080} {
-		badPorts[p] = true
+		1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080:
+		return true
 	}
+	return false
 }
 
 // ValidateID rejects ids that no registration may have.
@@ -55,7 +56,7 @@ func validateRequest(r *Request) error {
 	if port == "" {
 		return nil
 	}
-	if p, err := strconv.Atoi(port); err != nil || badPorts[p] {
+	if p, err := strconv.Atoi(port); err != nil || badPort(p) {
 		return typeError("Refused to fetch '%s' because port %s is not allowed.", r.URL, port)
 	}
 	return nil
