@@ -31,6 +31,7 @@ var (
 func TestConformance(t *testing.T) {
 	for _, cfg := range configs {
 		t.Run(cfg.name, func(t *testing.T) {
+			ct := t
 			s := newSession(t, cfg)
 			var names []string
 			s.eval(&names, `conformance.list()`)
@@ -52,6 +53,17 @@ func TestConformance(t *testing.T) {
 					}
 					var checks []check
 					s.eval(&checks, `conformance.run(%s)`, js(name))
+					if failing := unexpected(t, cfg.name, checks); cfg.native && failing != "" {
+						// Native Chromium's download service sometimes stops completing fetches, and
+						// later ones then fail its per-origin limit: the reference gets a fresh
+						// browser and one more try. The polyfill's configurations get none.
+						t.Logf("native Chromium failed %s; again in a fresh browser", failing)
+						_ = s.b.Close()
+						s = newSession(ct, cfg)
+						s.t = t
+						checks = nil
+						s.eval(&checks, `conformance.run(%s)`, js(name))
+					}
 					excused := false
 					for _, c := range checks {
 						if deviation(t, cfg.name, c.Check) != "" && !c.OK {
@@ -74,6 +86,17 @@ func TestConformance(t *testing.T) {
 				cfg.name, tl.pass, len(names), tl.excused, tl.failed)
 		})
 	}
+}
+
+// unexpected names the first check whose outcome testdata/native-deviations.json does not allow
+// (as session.expect judges it), or returns "".
+func unexpected(t *testing.T, cfg string, checks []check) string {
+	for _, c := range checks {
+		if surprising(c.OK, deviation(t, cfg, c.Check)) {
+			return c.Check + ": " + c.Detail
+		}
+	}
+	return ""
 }
 
 // conformanceSummary is the per-configuration table printed after the run.
