@@ -12,7 +12,7 @@ import (
 // Config holds the engine's tunables.
 type Config struct {
 	SegmentSize      int           // the most body bytes stored as one segment
-	FlushAfter       time.Duration // a segment this old is stored once it holds FlushAt bytes
+	FlushAfter       time.Duration // a segment this old is stored once it holds FlushAt bytes and no earlier one is being stored
 	FlushAt          int           // bytes
 	FlushBy          time.Duration // any partial segment is stored once it is this old
 	ProgressInterval time.Duration // at most one progress update per fetch per interval
@@ -32,8 +32,8 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		SegmentSize:      4 << 20,
-		FlushAfter:       40 * time.Millisecond, // at 25–100 MiB/s a segment holds 40 ms of bytes: a stop loses less
-		FlushAt:          1 << 20,               // below 25 MiB/s, 1 MiB: at most ~25 writes a second
+		FlushAfter:       20 * time.Millisecond, // while storing keeps up, a segment holds 20 ms of bytes: a stop loses less
+		FlushAt:          1 << 20,               // below 50 MiB/s, 1 MiB: at most ~50 writes a second
 		FlushBy:          250 * time.Millisecond,
 		ProgressInterval: 100 * time.Millisecond,
 		MaxInFlight:      256, // most wait in the browser (6 connections per host): feeding its queue slowly costs Firefox CPU all along
@@ -296,7 +296,10 @@ func (e *Engine) StorageLost() {
 	}
 }
 
-// segmentDue reports whether a segment of size bytes, begun age ago, is stored now.
-func (c Config) segmentDue(size int, age time.Duration) bool {
-	return size >= c.SegmentSize || age >= c.FlushBy || (age >= c.FlushAfter && size >= c.FlushAt)
+// segmentDue reports whether a segment of size bytes, begun age ago, is stored now. One due by
+// FlushAfter waits while the previous segment is still being stored (idle false): when storing is
+// what limits the speed, segments stay full and writes few; when the network is, they stay small,
+// so a stop loses little.
+func (c Config) segmentDue(size int, age time.Duration, idle bool) bool {
+	return size >= c.SegmentSize || age >= c.FlushBy || (idle && age >= c.FlushAfter && size >= c.FlushAt)
 }

@@ -243,9 +243,10 @@ func (e *Engine) startBody(f *bgFetch, i int, resp *Response) {
 
 // storeBody streams the body into segments of at most about SegmentSize bytes (Config.segmentDue).
 // A segment is stored while the next one is read (one write in flight per record, so writes stay
-// in order). Reads end with actx; wd is fed whenever bytes arrive or a segment is stored; arrived
-// is called once the whole body is in hand, before the last segment is stored. The last segment
-// carries the record's result, so a small record costs one write, not two.
+// in order); one due by its age alone keeps growing while the one before it is still being stored.
+// Reads end with actx; wd is fed whenever bytes arrive or a segment is stored; arrived is called
+// once the whole body is in hand, before the last segment is stored. The last segment carries the
+// record's result, so a small record costs one write, not two.
 func (e *Engine) storeBody(f *bgFetch, i int, stream Body, actx context.Context, wd *watchdog, arrived func()) (err error) {
 	var (
 		chunks  []Chunk
@@ -261,6 +262,17 @@ func (e *Engine) storeBody(f *bgFetch, i int, stream Body, actx context.Context,
 		writing = nil
 		wd.feed() // time spent storing is not the network's silence
 		return err
+	}
+	// idle reports whether no segment is being stored, taking the result of one that was.
+	idle := func() (bool, error) {
+		select {
+		case err := <-writing: // a nil channel never answers
+			writing = nil
+			wd.feed()
+			return true, err
+		default:
+			return writing == nil, nil
+		}
 	}
 	defer func() {
 		if werr := wait(); err == nil {
@@ -313,7 +325,11 @@ func (e *Engine) storeBody(f *bgFetch, i int, stream Body, actx context.Context,
 		}
 		chunks = append(chunks, c)
 		size += c.Len()
-		if e.cfg.segmentDue(size, e.p.Clock.Now().Sub(since)) {
+		free, werr := idle()
+		if werr != nil {
+			return werr
+		}
+		if e.cfg.segmentDue(size, e.p.Clock.Now().Sub(since), free) {
 			if err := flush(false); err != nil {
 				return err
 			}

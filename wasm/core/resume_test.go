@@ -292,22 +292,81 @@ func TestSegmentIsStoredOnceOldAndLargeEnough(t *testing.T) {
 	assert.Equal(t, []int{20000, 70000, 10000}, sizes)
 }
 
+// A segment due by its age alone is not stored while the one before it is still being stored: it
+// keeps growing, so when storing is slower than the network, segments stay large and writes few.
+func TestSegmentDueByAgeWaitsForThePreviousWrite(t *testing.T) {
+	store := newMemStore()
+	var mu sync.Mutex
+	var sizes []int
+	store.onPut = func(_ Doc, seg *Segment) {
+		if seg == nil {
+			return
+		}
+		n := 0
+		for _, c := range seg.Chunks {
+			n += c.Len()
+		}
+		mu.Lock()
+		sizes = append(sizes, n)
+		mu.Unlock()
+	}
+	stored := func() []int {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]int(nil), sizes...)
+	}
+	h := newHarness(t, store, nil)                               // chunks of 10,000 bytes, segments of 64 KiB
+	h.e.cfg.FlushAfter, h.e.cfg.FlushAt = time.Nanosecond, 10000 // every chunk is due by age
+	hold := make(chan struct{})
+	store.mu.Lock()
+	store.holdSegments = hold // the first segment's write waits
+	store.mu.Unlock()
+	body := pattern(100000, 9)
+	gate := make(chan struct{})
+	h.net.res["https://a/slowdisk"] = &resource{status: 200, body: body, etag: `"d"`, gate: gate}
+	held := h.rec.holdEvents()
+	snap, err := h.e.Fetch(context.Background(), "slowdisk", []Request{get("https://a/slowdisk")}, nil, Options{})
+	require.NoError(t, err)
+	chunk := func() {
+		select {
+		case gate <- struct{}{}:
+		case <-time.After(5 * time.Second):
+			close(hold)
+			t.Fatal("the body is not read while a segment is being stored")
+		}
+	}
+	chunk()       // 10,000 bytes: stored, and the write is held
+	for range 4 { // the last send returns once the third has been taken while the write was held
+		chunk() // due by age, but the first write has not finished: the segment grows
+	}
+	close(hold)
+	close(gate) // the rest at once: the next segment holds at least what arrived during the write
+	final := h.waitWithBody(t, held, snap.UniqueID, body)
+	assert.Equal(t, ResultSuccess, final.Result)
+	sizes = stored()
+	require.GreaterOrEqual(t, len(sizes), 2)
+	assert.Equal(t, 10000, sizes[0])
+	assert.GreaterOrEqual(t, sizes[1], 40000, "the segment grew while the first was stored: %v", sizes)
+}
+
 func TestDefaultSegmentsFollowTheRate(t *testing.T) {
 	c := DefaultConfig()
 	const mib = 1 << 20
 	for _, tc := range []struct {
 		size int
 		age  time.Duration
+		idle bool // no earlier segment is still being stored
 		due  bool
 	}{
-		{4 * mib, time.Millisecond, true},             // full
-		{3*mib + mib/2, 39 * time.Millisecond, false}, // 90 MiB/s, not yet 40 ms old
-		{5 * mib / 2, 40 * time.Millisecond, true},    // 64 MiB/s: 2.5 MiB segments
-		{mib - 1, 100 * time.Millisecond, false},      // under 10 MiB/s: 1 MiB each
-		{mib, 100 * time.Millisecond, true},
-		{100 << 10, 249 * time.Millisecond, false},
-		{100 << 10, 250 * time.Millisecond, true}, // a slow body is stored four times a second
+		{4 * mib, time.Millisecond, false, true},            // full
+		{3*mib + mib/2, 19 * time.Millisecond, true, false}, // 180 MiB/s, not yet 20 ms old
+		{5 * mib / 4, 20 * time.Millisecond, true, true},    // 64 MiB/s: 1.25 MiB segments
+		{3 * mib, 30 * time.Millisecond, false, false},      // storing is slower than reading: it grows
+		{mib - 1, 100 * time.Millisecond, true, false},      // under 50 MiB/s: 1 MiB each
+		{mib, 100 * time.Millisecond, true, true},           //
+		{100 << 10, 249 * time.Millisecond, true, false},
+		{100 << 10, 250 * time.Millisecond, false, true}, // a slow body is stored four times a second
 	} {
-		assert.Equal(t, tc.due, c.segmentDue(tc.size, tc.age), "%d bytes after %v", tc.size, tc.age)
+		assert.Equal(t, tc.due, c.segmentDue(tc.size, tc.age, tc.idle), "%d bytes after %v, idle %v", tc.size, tc.age, tc.idle)
 	}
 }
