@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -479,4 +480,15 @@ func jsons(docs []Doc) [][]byte {
 		out = append(out, d.JSON)
 	}
 	return out
+}
+
+// The bad port list is searched by halves, so it must stay sorted.
+func TestBadPorts(t *testing.T) {
+	assert.True(t, slices.IsSorted(badPorts[:]))
+	for _, p := range []int{0, 25, 587, 6667, 10080} {
+		assert.True(t, badPort(p), "%d", p)
+	}
+	for _, p := range []int{80, 443, 8080, 10081, 65536 + 25, -1} {
+		assert.False(t, badPort(p), "%d", p)
+	}
 }

@@ -1,21 +1,24 @@
 package core
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 )
 
-// badPort reports whether p is on the Fetch standard's bad port list. A switch, not a map filled
-// by an init function: package initialisation is on the engine's start-up path.
+// badPorts is the Fetch standard's bad port list, sorted. An array, not a map filled by an init
+// function: package initialisation is on the engine's start-up path.
+var badPorts = [...]uint16{0, 1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95,
+	101, 102, 103, 104, 109, 110, 111, 113, 115, 117, 119, 123, 135, 137, 139, 143, 161, 179, 389, 427, 465,
+	512, 513, 514, 515, 526, 530, 531, 532, 540, 548, 554, 556, 563, 587, 601, 636, 989, 990, 993, 995, 1719,
+	1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080}
+
 func badPort(p int) bool {
-	switch p {
-	case 0, 1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95,
-		101, 102, 103, 104, 109, 110, 111, 113, 115, 117, 119, 123, 135, 137, 139, 143, 161, 179, 389, 427, 465,
-		512, 513, 514, 515, 526, 530, 531, 532, 540, 548, 554, 556, 563, 587, 601, 636, 989, 990, 993, 995, 1719,
-		1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080:
-		return true
+	if p < 0 || p > 0xffff {
+		return false
 	}
-	return false
+	_, found := slices.BinarySearch(badPorts[:], uint16(p))
+	return found
 }
 
 // ValidateID rejects ids that no registration may have.
