@@ -234,10 +234,21 @@ func measure(c benchConfig, runs int, sz sizes, origin string, files *server.Ser
 		figs["fanout_cpu_ms"], figs["fanout_baseline_cpu_ms"] = median(fanCPU), median(fanBaseCPU)
 	}
 
-	if ch, ok := b.(*browser.Chromium); ok && selected("resume") {
+	if !c.native && selected("resume") {
+		rp, stop := p, func() error { return nil }
+		if ch, ok := b.(*browser.Chromium); ok {
+			stop = func() error { return stopWorkers(ch) }
+		} else { // Firefox has no call that stops a worker: a browser whose idle timeouts stop it
+			ip, _, err := firstStart(c.idle, p.url)
+			if err != nil {
+				return nil, err
+			}
+			defer ip.b.Close()
+			rp = ip
+		}
 		var wastes []float64
 		for r := 0; r < resumeRuns(runs); r++ {
-			waste, err := resumeWaste(p, ch, files, sz.Resume)
+			waste, err := resumeWaste(rp, stop, files, sz.Resume)
 			if err != nil {
 				return nil, err
 			}
@@ -313,8 +324,9 @@ func resumeRuns(runs int) int {
 }
 
 // resumeWaste stops the worker in the middle of a throttled download and returns how many bytes
-// the server sent beyond one copy of the file.
-func resumeWaste(p *page, ch *browser.Chromium, files *server.Server, size int64) (float64, error) {
+// the server sent beyond one copy of the file, per stop (Firefox's idle timeouts may stop it more
+// than once).
+func resumeWaste(p *page, stop func() error, files *server.Server, size int64) (float64, error) {
 	rate := max(size/4, 4*mib) // about four seconds of transfer
 	path := fmt.Sprintf("/files/%d.bin", size)
 	query := fmt.Sprintf("rate=%d&t=%d", rate, time.Now().UnixNano())
@@ -335,7 +347,7 @@ func resumeWaste(p *page, ch *browser.Chromium, files *server.Server, size int64
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if err := stopWorkers(ch); err != nil {
+	if err := stop(); err != nil {
 		return 0, err
 	}
 	var fr fetchResult
@@ -355,7 +367,7 @@ func resumeWaste(p *page, ch *browser.Chromium, files *server.Server, size int64
 	if requests < 2 {
 		return 0, errors.New("resume: the stop did not interrupt the download")
 	}
-	return float64(sent - size), nil
+	return float64(sent-size) / float64(requests-1), nil
 }
 
 func stopWorkers(ch *browser.Chromium) error {

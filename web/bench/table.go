@@ -102,7 +102,7 @@ func printTable(w io.Writer, res *results, sz sizes) {
 		{"  most in one second", fig("progress_peak_per_s"), "%.0f", "≤ 60", func(v float64) bool { return v <= 60 }},
 		{"progress delay, byte stored → page, median (ms)", fig("progress_delay_ms"), "%.0f", "", nil},
 		{"  worst (ms)", fig("progress_delay_max_ms"), "%.0f", "≤ 250", func(v float64) bool { return v <= 250 }},
-		{fmt.Sprintf("resume waste, stop mid %d MiB, median of %d (MiB)", sz.Resume/mib, resumeRuns(res.Runs)), fig("resume_waste_mib"), "%.2f", "≤ 4 (one segment)", func(v float64) bool { return v <= 4 }},
+		{fmt.Sprintf("resume waste per stop, mid %d MiB, median of %d (MiB)", sz.Resume/mib, resumeRuns(res.Runs)), fig("resume_waste_mib"), "%.2f", "≤ 4 (one segment)", func(v float64) bool { return v <= 4 }},
 		{"  most in one run (MiB)", fig("resume_waste_max_mib"), "%.2f", "", nil},
 	}
 	names := []string{"chromium", "firefox", "chromium-native"}
@@ -143,6 +143,7 @@ func printTable(w io.Writer, res *results, sz sizes) {
 	fmt.Fprintf(w, "bgfetch.js   %.0f B raw, %.0f B gzip (target ≤ 15 KB gzip)%s\n",
 		s["js_raw"], s["js_gzip"], miss(s["js_gzip"] <= 15_000, &misses))
 	fmt.Fprintf(w, "worker JS heap: Chromium only, sampled at its garbage collections (a lower bound); not measurable in Firefox, which has no API for it\n")
+	fmt.Fprintf(w, "resume: Chromium's worker is stopped by DevTools, Firefox's by its own idle timeouts (1 s + 2 s), which may stop it more than once a download\n")
 	fmt.Fprintf(w, "%d target(s) missed; medians of %d run(s); — means not applicable or not measurable there\n", misses, res.Runs)
 }
 
