@@ -278,6 +278,11 @@ func (e *Engine) storeBody(f *bgFetch, i int, stream Body, actx context.Context,
 		if werr := wait(); err == nil {
 			err = werr
 		}
+		if size > 0 { // accepted by admit but never handed to a write (a write failed first)
+			e.mu.Lock()
+			f.buffered -= int64(size)
+			e.mu.Unlock()
+		}
 	}()
 	flush := func(last bool) error {
 		if size == 0 {
