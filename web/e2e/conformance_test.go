@@ -59,8 +59,7 @@ func TestConformance(t *testing.T) {
 						// browser and one more try. The polyfill's configurations get none.
 						t.Logf("native Chromium failed %s; again in a fresh browser", failing)
 						_ = s.b.Close()
-						s = newSession(ct, cfg)
-						s.t = t
+						s = startSession(t, ct, cfg)
 						checks = nil
 						s.eval(&checks, `conformance.run(%s)`, js(name))
 					}

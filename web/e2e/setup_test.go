@@ -57,18 +57,23 @@ type session struct {
 }
 
 func newSession(t *testing.T, cfg config) *session {
+	return startSession(t, t, cfg)
+}
+
+// startSession reports through t and ends the browser and server with owner, which may outlive t.
+func startSession(t, owner *testing.T, cfg config) *session {
 	root := repoRoot(t)
 	files := server.New(server.Options{Static: []server.Mount{
 		{Prefix: "/dist/", Dir: filepath.Join(root, "dist")},
 		{Prefix: "/", Dir: filepath.Join(root, "testdata", "site")},
 	}})
 	srv := httptest.NewServer(files)
-	t.Cleanup(srv.Close)
+	owner.Cleanup(srv.Close)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	b, err := cfg.launch(ctx)
 	require.NoError(t, err, "launching %s", cfg.name)
-	t.Cleanup(func() { _ = b.Close() })
+	owner.Cleanup(func() { _ = b.Close() })
 	s := &session{t: t, cfg: cfg, b: b, srv: srv, files: files, origin: srv.URL}
 	s.open()
 	return s
