@@ -102,8 +102,8 @@ func printTable(w io.Writer, res *results, sz sizes) {
 		{"  most in one second", fig("progress_peak_per_s"), "%.0f", "≤ 60", func(v float64) bool { return v <= 60 }},
 		{"progress delay, byte stored → page, median (ms)", fig("progress_delay_ms"), "%.0f", "", nil},
 		{"  worst (ms)", fig("progress_delay_max_ms"), "%.0f", "≤ 250", func(v float64) bool { return v <= 250 }},
-		{fmt.Sprintf("resume waste per stop, mid %d MiB, median of %d (MiB)", sz.Resume/mib, resumeRuns(res.Runs)), fig("resume_waste_mib"), "%.2f", "≤ 4 (one segment)", func(v float64) bool { return v <= 4 }},
-		{"  most in one run (MiB)", fig("resume_waste_max_mib"), "%.2f", "", nil},
+		{fmt.Sprintf("resume waste per stop, %d MiB download, median of %d runs (MiB)", sz.Resume/mib, resumeRuns(res.Runs)), fig("resume_waste_mib"), "%.2f", "≤ 4 (one segment)", func(v float64) bool { return v <= 4 }},
+		{"  worst run (MiB)", fig("resume_waste_max_mib"), "%.2f", "", nil},
 	}
 	names := []string{"chromium", "firefox", "chromium-native"}
 	width := 0
