@@ -315,7 +315,7 @@ func TestSegmentDueByAgeWaitsForThePreviousWrite(t *testing.T) {
 		defer mu.Unlock()
 		return append([]int(nil), sizes...)
 	}
-	h := newHarness(t, store, nil)                               // chunks of 10,000 bytes, segments of 64 KiB
+	h := newHarness(t, store, nil)                 // chunks of 10,000 bytes, segments of 64 KiB
 	h.e.cfg.FlushAfter, h.e.cfg.FlushAt = 0, 10000 // every chunk is due by age
 	hold := make(chan struct{})
 	store.mu.Lock()
