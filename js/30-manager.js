@@ -147,14 +147,22 @@
     });
     // Unregistering ends the registration's fetches, as in Chromium: its engine's database is deleted
     // first (waited for at most a second), while the worker still runs, so the engine fails every fetch
-    // not yet settled with fetch-error in every realm (js/60-worker.js) before the worker goes.
+    // not yet settled with fetch-error in every realm (js/60-worker.js) before the worker goes. The
+    // worker is told first not to start its engine again, and once unregistered to refuse new calls,
+    // so nothing is stored again for a registration that is gone.
     const unregister = ServiceWorkerRegistration.prototype.unregister;
     Object.defineProperty(ServiceWorkerRegistration.prototype, 'unregister', {
       enumerable: true, configurable: true, writable: true,
       value: { unregister() {
         let deleted = null;
+        const tell = (op) => { // to the worker, which may be this one (it receives its own message)
+          try {
+            if (this.active) this.active.postMessage({ __bgfetch: { op } });
+          } catch (e) { /* not a registration */ }
+        };
         try {
           if (g.indexedDB && this instanceof ServiceWorkerRegistration) {
+            tell('retiring');
             const req = g.indexedDB.deleteDatabase('bgfetch ' + this.scope);
             deleted = new Promise((resolve) => {
               req.onsuccess = req.onerror = req.onblocked = resolve;
@@ -162,7 +170,8 @@
             });
           }
         } catch (e) { /* no IndexedDB here, or not a registration: unregister as the browser does */ }
-        return deleted ? deleted.then(() => unregister.call(this)) : unregister.call(this);
+        const done = deleted ? deleted.then(() => unregister.call(this)) : unregister.call(this);
+        return done.then((ok) => { tell(ok ? 'retired' : 'kept'); return ok; }, (e) => { tell('kept'); throw e; });
       } }.unregister,
     });
     expose('BackgroundFetchManager', BackgroundFetchManager);

@@ -26,6 +26,8 @@
     let opened = null;
     let engineDB = null; // the connection the running engine read what is stored from
     let restarts = 0;
+    let retiring = null; // while unregister() runs: a promise of its outcome; the engine is not restarted
+    let retired = false; // unregistered: calls are refused, so nothing is stored again
     compile(early.compiled); // both began before wasm_exec.js is imported, so neither waits for it
     openStore(early.opened);
     if (typeof g.Go !== 'function') importScripts(base + 'wasm_exec.js'); // only possible during the first evaluation
@@ -124,10 +126,32 @@
       for (const p of pending) p.reject(new TypeError('The background fetch engine stopped; try again.'));
       pending.clear();
       restarts++;
-      setTimeout(startEngine, Math.min(30000, 50 * 2 ** restarts));
+      if (!retiring && !retired) setTimeout(startEngine, Math.min(30000, 50 * 2 ** restarts));
+    }
+
+    // unregister() (js/30-manager.js) says 'retiring' before it deletes the database, then 'retired'
+    // or 'kept' (it failed); calls in between wait for the outcome.
+    function retirement(op) {
+      if (retired) return;
+      if (op === 'retiring') {
+        if (retiring) return;
+        let decide;
+        retiring = new Promise((resolve) => { decide = resolve; });
+        retiring.decide = decide;
+        const mine = retiring;
+        setTimeout(() => { if (retiring === mine) retirement('kept'); }, 5000); // its outcome never came
+        return;
+      }
+      retired = op === 'retired';
+      const r = retiring;
+      retiring = null;
+      if (r) r.decide();
+      if (!retired && !engine) startEngine().catch(() => {}); // still registered: recover what is stored
     }
 
     function engineCall(op, argsJSON, bodies) {
+      if (retired) return Promise.reject(new TypeError('The service worker registration has been unregistered.'));
+      if (retiring) return retiring.then(() => engineCall(op, argsJSON, bodies));
       return startEngine().then((call) => new Promise((resolve, reject) => {
         const entry = { reject };
         pending.add(entry);
@@ -152,6 +176,10 @@
       const port = event.ports && event.ports[0];
       if (m.op === 'stop') { // the worker's own, for a database deleted under the engine
         if (port) port.postMessage({ error: plainError(new TypeError('Unknown operation.')) });
+        return;
+      }
+      if (m.op === 'retiring' || m.op === 'retired' || m.op === 'kept') {
+        retirement(m.op);
         return;
       }
       const call = engineCall(m.op, m.args, m.bodies);

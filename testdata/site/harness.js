@@ -32,6 +32,7 @@
     return reg;
   }
 
+  let unregistered = null; // the registration harness.unregister removed
   const databaseName = (scope) => 'bgfetch ' + new URL(scope || '/', location.href).href;
 
   // Counts the records of each object store of the polyfill's database for scope (null if none).
@@ -116,7 +117,26 @@
       return w.state;
     },
     async unregister(scope) {
-      return (await navigator.serviceWorker.getRegistration(scope)).unregister();
+      unregistered = await navigator.serviceWorker.getRegistration(scope);
+      return unregistered.unregister();
+    },
+    // The worker of scope unregisters itself and then calls fetch(id, requests): {ok, after}, where
+    // after is the error's name or 'resolved'.
+    async unregisterFromWorker(scope, id, requests) {
+      const reg = await navigator.serviceWorker.getRegistration(scope);
+      const { port1, port2 } = new MessageChannel();
+      const answer = new Promise((resolve) => { port1.onmessage = (e) => resolve(e.data); });
+      reg.active.postMessage({ type: 'unregister', id, requests }, [port2]);
+      return answer;
+    },
+    // Calls fetch() on the registration harness.unregister removed: the error's name, or 'resolved'.
+    async fetchUnregistered(id, requests) {
+      try {
+        await unregistered.backgroundFetch.fetch(id, requests);
+        return 'resolved';
+      } catch (e) {
+        return e.name;
+      }
     },
     // Resolves with the log once the worker reported the completion event of id.
     async finished(id, timeoutMs) {

@@ -158,6 +158,17 @@ self.addEventListener('message', (e) => {
     })());
   } else if (d.type === 'idl') {
     reply(self.describeIDL ? self.describeIDL('serviceworker') : null);
+  } else if (d.type === 'unregister') { // the worker unregisters itself, then tries a new fetch
+    e.waitUntil((async () => {
+      const ok = await self.registration.unregister();
+      let after = 'resolved';
+      try {
+        await self.registration.backgroundFetch.fetch(d.id, d.requests);
+      } catch (err) {
+        after = err.name;
+      }
+      reply({ ok, after });
+    })());
   }
 });
 

@@ -103,7 +103,8 @@ func newWorkerVersionWaits(s *session) {
 }
 
 // Unregistering the worker ends its fetches, as in Chromium: the page's registration fails with
-// fetch-error, the request stops, and nothing of the fetch stays stored.
+// fetch-error, the request stops, a new fetch() on the registration rejects, and nothing of the
+// fetch stays stored, nor is the database created again.
 func unregisterEndsFetches(s *session) {
 	t := s.t
 	const scope = "/gone/"
@@ -113,9 +114,36 @@ func unregisterEndsFetches(s *session) {
 	s.eval(&ok, `harness.unregister(%s)`, js(scope))
 	require.True(t, ok)
 	s.storageWiped("gone", path)
-	var stored map[string]int // nil: no database (the worker ended before its engine started again)
+	var name string
+	s.eval(&name, `harness.fetchUnregistered("after", ["/files/1k.bin"])`)
+	assert.Equal(t, "TypeError", name, "fetch() on the unregistered registration rejects, as in Chromium")
+	s.notRecreated(scope)
+}
+
+// The same when the worker unregisters itself (a kill switch), and then tries a new fetch.
+func workerUnregistersItself(s *session) {
+	t := s.t
+	const scope = "/self/"
+	path := "/files/32m.bin?rate=4194304&t=" + unique() // about 8 s
+	s.downloading("self", path, scope)
+	var got struct {
+		OK    bool
+		After string
+	}
+	s.eval(&got, `harness.unregisterFromWorker(%s, "self-after", ["/files/1k.bin"])`, js(scope))
+	require.True(t, got.OK)
+	assert.Equal(t, "TypeError", got.After, "fetch() after unregistering rejects, as in Chromium")
+	s.storageWiped("self", path)
+	s.notRecreated(scope)
+}
+
+// notRecreated checks that scope's database, deleted by unregister(), stays deleted.
+func (s *session) notRecreated(scope string) {
+	s.t.Helper()
+	time.Sleep(time.Second) // an engine started again would have created its database by now
+	var stored map[string]int
 	s.eval(&stored, `harness.stored(%s)`, js(scope))
-	assert.True(t, stored == nil || stored["fetches"]+stored["records"]+stored["segments"] == 0, "nothing stays stored: %v", stored)
+	assert.Nil(s.t, stored, "the database is not created again for a registration that is gone")
 }
 
 // Site data cleared by the browser mid-download (Chromium's Storage.clearDataForOrigin, which closes

@@ -45,6 +45,7 @@ func TestResilience(t *testing.T) {
 		run("DatabaseDeletedWhileDownloading", databaseDeletedWhileDownloading)
 		run("NewWorkerVersionWaits", newWorkerVersionWaits)
 		run("UnregisterEndsFetches", unregisterEndsFetches)
+		run("WorkerUnregistersItself", workerUnregistersItself)
 		run("SiteDataCleared", siteDataCleared)
 		t.Run("BrowserKilledAndRestarted", browserKilledAndRestarted)
 	})
@@ -57,6 +58,7 @@ func TestResilience(t *testing.T) {
 		run("DatabaseDeletedWhileDownloading", databaseDeletedWhileDownloading)
 		run("NewWorkerVersionWaits", newWorkerVersionWaits)
 		run("UnregisterEndsFetches", unregisterEndsFetches)
+		run("WorkerUnregistersItself", workerUnregistersItself)
 		run("KeptAliveWhileAPageIsOpen", keptAlive)
 	})
 	t.Run(firefoxIdle.name, func(t *testing.T) {
