@@ -255,10 +255,8 @@ func TestNonGETRequestRestartsFromScratchAfterAStop(t *testing.T) {
 	net.mu.Unlock()
 }
 
-// A segment is stored before it is full once it is FlushAfter old and holds FlushAt bytes, so a stop
-// loses less; a smaller one waits for FlushAt bytes (or FlushBy), so a slow body is not many writes.
-func TestSegmentIsStoredOnceOldAndLargeEnough(t *testing.T) {
-	store := newMemStore()
+// segmentSizes records the size of every segment store puts; it returns them so far, in order.
+func segmentSizes(store *memStore) func() []int {
 	var mu sync.Mutex
 	var sizes []int
 	store.onPut = func(_ Doc, seg *Segment) {
@@ -273,6 +271,18 @@ func TestSegmentIsStoredOnceOldAndLargeEnough(t *testing.T) {
 		sizes = append(sizes, n)
 		mu.Unlock()
 	}
+	return func() []int {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]int(nil), sizes...)
+	}
+}
+
+// A segment is stored before it is full once it is FlushAfter old and holds FlushAt bytes, so a stop
+// loses less; a smaller one waits for FlushAt bytes (or FlushBy), so a slow body is not many writes.
+func TestSegmentIsStoredOnceOldAndLargeEnough(t *testing.T) {
+	store := newMemStore()
+	stored := segmentSizes(store)
 	h := newHarness(t, store, nil) // chunks of 10,000 bytes, segments of 64 KiB
 	h.e.cfg.FlushAfter, h.e.cfg.FlushAt = 200*time.Millisecond, 20000
 	body := pattern(100000, 5)
@@ -287,34 +297,14 @@ func TestSegmentIsStoredOnceOldAndLargeEnough(t *testing.T) {
 	close(gate)                        // the rest at once: a full segment, then the end
 	final := h.waitWithBody(t, hold, snap.UniqueID, body)
 	assert.Equal(t, ResultSuccess, final.Result)
-	mu.Lock()
-	defer mu.Unlock()
-	assert.Equal(t, []int{20000, 70000, 10000}, sizes)
+	assert.Equal(t, []int{20000, 70000, 10000}, stored())
 }
 
 // A segment due by its age alone is not stored while the one before it is still being stored: it
 // keeps growing, so when storing is slower than the network, segments stay large and writes few.
 func TestSegmentDueByAgeWaitsForThePreviousWrite(t *testing.T) {
 	store := newMemStore()
-	var mu sync.Mutex
-	var sizes []int
-	store.onPut = func(_ Doc, seg *Segment) {
-		if seg == nil {
-			return
-		}
-		n := 0
-		for _, c := range seg.Chunks {
-			n += c.Len()
-		}
-		mu.Lock()
-		sizes = append(sizes, n)
-		mu.Unlock()
-	}
-	stored := func() []int {
-		mu.Lock()
-		defer mu.Unlock()
-		return append([]int(nil), sizes...)
-	}
+	stored := segmentSizes(store)
 	h := newHarness(t, store, nil)                 // chunks of 10,000 bytes, segments of 64 KiB
 	h.e.cfg.FlushAfter, h.e.cfg.FlushAt = 0, 10000 // every chunk is due by age
 	hold := make(chan struct{})
