@@ -126,7 +126,8 @@
       for (const p of pending) p.reject(new TypeError('The background fetch engine stopped; try again.'));
       pending.clear();
       restarts++;
-      if (!retiring && !retired) setTimeout(startEngine, Math.min(30000, 50 * 2 ** restarts));
+      // Asked again when the time comes: unregister()'s message may arrive after the database's deletion.
+      setTimeout(() => { if (!retiring && !retired) startEngine(); }, Math.min(30000, 50 * 2 ** restarts));
     }
 
     // unregister() (js/30-manager.js) says 'retiring' before it deletes the database, then 'retired'
