@@ -13,7 +13,7 @@ dist: dist/bgfetch.js dist/bgfetch.wasm dist/wasm_exec.js dist/bgfetch.d.ts
 
 # Whole-line comments and indentation are left out (a quarter less gzip); js/ holds no template literal,
 # whose lines they would change (vet checks).
-dist/bgfetch.js: $(JS_SOURCES)
+dist/bgfetch.js: $(JS_SOURCES) Makefile
 	@mkdir -p dist
 	cat $(JS_SOURCES) | sed -E '/^[[:space:]]*\/\//d; s/^[[:space:]]+//' > $@
 

@@ -148,21 +148,21 @@
     // Unregistering ends the registration's fetches, as in Chromium: its engine's database is deleted
     // first (waited for at most a second), while the worker still runs, so the engine fails every fetch
     // not yet settled with fetch-error in every realm (js/60-worker.js) before the worker goes. The
-    // worker is told first not to start its engine again, and once unregistered to refuse new calls,
-    // so nothing is stored again for a registration that is gone.
+    // worker is told first ('retired'; told while it can still be reached), so it neither starts its
+    // engine again nor takes new calls; if the browser's unregister fails, 'kept' undoes that.
     const unregister = ServiceWorkerRegistration.prototype.unregister;
     Object.defineProperty(ServiceWorkerRegistration.prototype, 'unregister', {
       enumerable: true, configurable: true, writable: true,
       value: { unregister() {
         let deleted = null;
-        const tell = (op) => { // to the worker, which may be this one (it receives its own message)
-          try {
-            if (this.active) this.active.postMessage({ __bgfetch: { op } });
-          } catch (e) { /* not a registration */ }
+        let worker = null;
+        const tell = (op) => { // the worker may be this one: it receives its own message
+          if (worker) worker.postMessage({ __bgfetch: { op } });
         };
         try {
           if (g.indexedDB && this instanceof ServiceWorkerRegistration) {
-            tell('retiring');
+            worker = this.active;
+            tell('retired');
             const req = g.indexedDB.deleteDatabase('bgfetch ' + this.scope);
             deleted = new Promise((resolve) => {
               req.onsuccess = req.onerror = req.onblocked = resolve;
@@ -171,7 +171,7 @@
           }
         } catch (e) { /* no IndexedDB here, or not a registration: unregister as the browser does */ }
         const done = deleted ? deleted.then(() => unregister.call(this)) : unregister.call(this);
-        return done.then((ok) => { tell(ok ? 'retired' : 'kept'); return ok; }, (e) => { tell('kept'); throw e; });
+        return done.then((ok) => { if (!ok) tell('kept'); return ok; }, (e) => { tell('kept'); throw e; });
       } }.unregister,
     });
     expose('BackgroundFetchManager', BackgroundFetchManager);

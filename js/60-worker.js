@@ -26,8 +26,7 @@
     let opened = null;
     let engineDB = null; // the connection the running engine read what is stored from
     let restarts = 0;
-    let retiring = null; // while unregister() runs: a promise of its outcome; the engine is not restarted
-    let retired = false; // unregistered: calls are refused, so nothing is stored again
+    let retired = false; // being unregistered: no engine restarts, calls are refused, nothing is stored again
     compile(early.compiled); // both began before wasm_exec.js is imported, so neither waits for it
     openStore(early.opened);
     if (typeof g.Go !== 'function') importScripts(base + 'wasm_exec.js'); // only possible during the first evaluation
@@ -44,6 +43,7 @@
     }
 
     function openStore(started) {
+      if (retired) return Promise.reject(unregistered()); // opening would create the database again
       if (opened) return opened;
       const p = opened = started || openEngineDatabase(database);
       p.then((db) => {
@@ -127,32 +127,28 @@
       pending.clear();
       restarts++;
       // Asked again when the time comes: unregister()'s message may arrive after the database's deletion.
-      setTimeout(() => { if (!retiring && !retired) startEngine(); }, Math.min(30000, 50 * 2 ** restarts));
+      setTimeout(() => { if (!retired) startEngine(); }, Math.min(30000, 50 * 2 ** restarts));
     }
 
-    // unregister() (js/30-manager.js) says 'retiring' before it deletes the database, then 'retired'
-    // or 'kept' (it failed); calls in between wait for the outcome.
+    // unregister() (js/30-manager.js) says 'retired' before it deletes the database, and 'kept' if the
+    // browser's unregister then fails. The worker deletes the database itself too: a worker woken by
+    // the message opens it as it starts, maybe after the page's deletion.
+    function unregistered() {
+      return new TypeError('The service worker registration has been unregistered.');
+    }
+
     function retirement(op) {
-      if (retired) return;
-      if (op === 'retiring') {
-        if (retiring) return;
-        let decide;
-        retiring = new Promise((resolve) => { decide = resolve; });
-        retiring.decide = decide;
-        const mine = retiring;
-        setTimeout(() => { if (retiring === mine) retirement('kept'); }, 5000); // its outcome never came
-        return;
+      if (op === 'retired' && !retired) {
+        retired = true;
+        g.indexedDB.deleteDatabase(database); // the engine lets go of it (openStore) and is not restarted
+      } else if (op === 'kept' && retired) {
+        retired = false;
+        if (!engine) startEngine().catch(() => {});
       }
-      retired = op === 'retired';
-      const r = retiring;
-      retiring = null;
-      if (r) r.decide();
-      if (!retired && !engine) startEngine().catch(() => {}); // still registered: recover what is stored
     }
 
     function engineCall(op, argsJSON, bodies) {
-      if (retired) return Promise.reject(new TypeError('The service worker registration has been unregistered.'));
-      if (retiring) return retiring.then(() => engineCall(op, argsJSON, bodies));
+      if (retired) return Promise.reject(unregistered());
       return startEngine().then((call) => new Promise((resolve, reject) => {
         const entry = { reject };
         pending.add(entry);
@@ -179,8 +175,9 @@
         if (port) port.postMessage({ error: plainError(new TypeError('Unknown operation.')) });
         return;
       }
-      if (m.op === 'retiring' || m.op === 'retired' || m.op === 'kept') {
-        retirement(m.op);
+      if (m.op === 'retired' || m.op === 'kept') {
+        if (port) port.postMessage({ error: plainError(new TypeError('Unknown operation.')) });
+        else retirement(m.op);
         return;
       }
       const call = engineCall(m.op, m.args, m.bodies);

@@ -127,7 +127,8 @@
       const { port1, port2 } = new MessageChannel();
       const answer = new Promise((resolve) => { port1.onmessage = (e) => resolve(e.data); });
       reg.active.postMessage({ type: 'unregister', id, requests }, [port2]);
-      return answer;
+      const late = new Promise((_, reject) => setTimeout(() => reject(new Error('the worker did not answer')), 10000));
+      return Promise.race([answer, late]);
     },
     // Calls fetch() on the registration harness.unregister removed: the error's name, or 'resolved'.
     async fetchUnregistered(id, requests) {

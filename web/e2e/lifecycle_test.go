@@ -137,10 +137,26 @@ func workerUnregistersItself(s *session) {
 	s.notRecreated(scope)
 }
 
+// Unregistering a worker that is not running: the message that tells it wakes it, and its engine
+// opens the database as it starts, maybe after the page has deleted it; the worker, once told the
+// registration is gone, deletes it again. Chromium only (DevTools stops the worker).
+func idleWorkerUnregistered(s *session, stop func()) {
+	t := s.t
+	const scope = "/idle/"
+	s.eval(nil, `harness.start("idle", ["/files/1k.bin"], {}, %s)`, js(scope))
+	_, worker := s.finished("idle", time.Minute)
+	require.Equal(t, "backgroundfetchsuccess", worker.Event)
+	stop()
+	var ok bool
+	s.eval(&ok, `harness.unregister(%s)`, js(scope))
+	require.True(t, ok)
+	s.notRecreated(scope)
+}
+
 // notRecreated checks that scope's database, deleted by unregister(), stays deleted.
 func (s *session) notRecreated(scope string) {
 	s.t.Helper()
-	time.Sleep(time.Second) // an engine started again would have created its database by now
+	time.Sleep(2 * time.Second) // an engine started again would have created its database by now
 	var stored map[string]int
 	s.eval(&stored, `harness.stored(%s)`, js(scope))
 	assert.Nil(s.t, stored, "the database is not created again for a registration that is gone")

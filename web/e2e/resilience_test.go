@@ -46,6 +46,7 @@ func TestResilience(t *testing.T) {
 		run("NewWorkerVersionWaits", newWorkerVersionWaits)
 		run("UnregisterEndsFetches", unregisterEndsFetches)
 		run("WorkerUnregistersItself", workerUnregistersItself)
+		run("IdleWorkerUnregistered", func(s *session) { idleWorkerUnregistered(s, stop) })
 		run("SiteDataCleared", siteDataCleared)
 		t.Run("BrowserKilledAndRestarted", browserKilledAndRestarted)
 	})
