@@ -130,13 +130,13 @@
       setTimeout(() => { if (!retired) startEngine(); }, Math.min(30000, 50 * 2 ** restarts));
     }
 
-    // unregister() (js/30-manager.js) says 'retired' before it deletes the database, and 'kept' if the
-    // browser's unregister then fails. The worker deletes the database itself too: a worker woken by
-    // the message opens it as it starts, maybe after the page's deletion.
     function unregistered() {
       return new TypeError('The service worker registration has been unregistered.');
     }
 
+    // unregister() (js/30-manager.js) says 'retired' before it deletes the database, and 'kept' if the
+    // browser's unregister then fails. The worker deletes the database itself too: a worker woken by
+    // the message opens it as it starts, maybe after the page's deletion.
     function retirement(op) {
       if (op === 'retired' && !retired) {
         retired = true;
