@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/bgfetch/bgfetch/web/e2e/browser"
@@ -32,16 +33,18 @@ func (s *session) storageWiped(id, path string) {
 	assert.Less(t, s.requests(path)[0].Bytes, int64(32<<20))
 }
 
-// downloading starts fetch id of one file at path in scope ("" for the page's own) and waits until
-// it has stored bytes.
-func (s *session) downloading(id, path, scope string) {
+// downloading starts fetch id of the 32 MiB file, sent at rate bytes a second, in scope ("" for the
+// page's own), waits until it has stored bytes, and returns the path the server logs it under.
+func (s *session) downloading(id, scope string, rate int) (path string) {
 	s.t.Helper()
+	path = fmt.Sprintf("/files/32m.bin?rate=%d&t=%s", rate, unique())
 	if scope == "" {
 		s.eval(nil, `harness.start(%s, %s)`, js(id), js([]string{path}))
 	} else {
 		s.eval(nil, `harness.start(%s, %s, {}, %s)`, js(id), js([]string{path}), js(scope))
 	}
 	s.waitDownloading(id)
+	return path
 }
 
 // newFetchWorks checks that a fetch of path, started now as id, completes with its body.
@@ -60,8 +63,7 @@ func (s *session) newFetchWorks(id, path string) {
 // what is stored, which is nothing.
 func databaseDeletedWhileDownloading(s *session) {
 	t := s.t
-	path := "/files/32m.bin?rate=4194304&t=" + unique() // about 8 s
-	s.downloading("deleted", path, "")
+	path := s.downloading("deleted", "", 4194304) // about 8 s
 
 	var del struct {
 		Deleted, Blocked bool
@@ -83,8 +85,7 @@ func databaseDeletedWhileDownloading(s *session) {
 func newWorkerVersionWaits(s *session) {
 	t := s.t
 	const scope = "/update/"
-	path := "/files/32m.bin?rate=8388608&t=" + unique() // about 4 s
-	s.downloading("update", path, scope)
+	path := s.downloading("update", scope, 8388608) // about 4 s
 	var state string
 	s.eval(&state, `harness.update("v=2&wait=1", %s)`, js(scope))
 	require.Equal(t, "installed", state, "the new version waits behind the active one")
@@ -108,8 +109,7 @@ func newWorkerVersionWaits(s *session) {
 func unregisterEndsFetches(s *session) {
 	t := s.t
 	const scope = "/gone/"
-	path := "/files/32m.bin?rate=4194304&t=" + unique() // about 8 s
-	s.downloading("gone", path, scope)
+	path := s.downloading("gone", scope, 4194304) // about 8 s
 	var ok bool
 	s.eval(&ok, `harness.unregister(%s)`, js(scope))
 	require.True(t, ok)
@@ -124,8 +124,7 @@ func unregisterEndsFetches(s *session) {
 func workerUnregistersItself(s *session) {
 	t := s.t
 	const scope = "/self/"
-	path := "/files/32m.bin?rate=4194304&t=" + unique() // about 8 s
-	s.downloading("self", path, scope)
+	path := s.downloading("self", scope, 4194304) // about 8 s
 	var got struct {
 		OK    bool
 		After string
@@ -166,8 +165,7 @@ func (s *session) notRecreated(scope string) {
 // the engine's connection): the fetch fails with fetch-error, and a new fetch works.
 func siteDataCleared(s *session) {
 	t := s.t
-	path := "/files/32m.bin?rate=4194304&t=" + unique() // about 8 s
-	s.downloading("cleared", path, "")
+	path := s.downloading("cleared", "", 4194304) // about 8 s
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	require.NoError(t, s.b.(*browser.Chromium).ClearStorage(ctx, s.origin, "indexeddb"))
