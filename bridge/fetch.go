@@ -92,8 +92,10 @@ type body_ struct {
 	io, handle safejs.Value
 	stop       func() bool // ends the link between the context and the request's abort
 	closed     bool
-	queue      []Chunk // chunks of the last run not yet handed to the engine
-	ended      bool    // the stream has no chunk after the queue
+	queue      []Chunk        // chunks of the last run not yet handed to the engine
+	ended      bool           // the stream has no chunk after the queue
+	pending    <-chan outcome // a read whose caller stopped waiting: the next fill takes its run
+	forget     func()         // drops pending, for a body cancelled before it settles
 }
 
 // Chunk is a JS Uint8Array or Blob held by Go.
@@ -105,8 +107,10 @@ type Chunk struct {
 // Len implements core.Chunk.
 func (c Chunk) Len() int { return c.N }
 
+// Next implements core.Body. A call ended by ctx takes nothing: chunks queued or still being read
+// are the next call's.
 func (b *body_) Next(ctx context.Context) (core.Chunk, error) {
-	if err := ctx.Err(); err != nil { // a read that ended hands out nothing more, queued or not
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	for len(b.queue) == 0 {
@@ -123,17 +127,27 @@ func (b *body_) Next(ctx context.Context) (core.Chunk, error) {
 	return c, nil
 }
 
-// fill reads the next run of chunks.
+// fill reads the next run of chunks, or goes on with the read an earlier call stopped waiting for.
 func (b *body_) fill(ctx context.Context) error {
-	p, err := b.io.Call("read", b.handle)
-	if err != nil {
-		return err
+	if b.pending == nil {
+		p, err := b.io.Call("read", b.handle)
+		if err != nil {
+			return err
+		}
+		if b.pending, b.forget, err = watch(p); err != nil {
+			return err
+		}
 	}
-	run, err := Await(ctx, p)
-	if err != nil {
-		return err
+	select {
+	case s := <-b.pending:
+		b.pending, b.forget = nil, nil
+		if s.err != nil {
+			return s.err
+		}
+		return b.take(s.v, 0)
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	return b.take(run, 0)
 }
 
 // take queues a run, [ended, ...chunks], found in reply from index from.
@@ -165,6 +179,9 @@ func (b *body_) Cancel() {
 	}
 	b.closed = true
 	b.stop()
+	if b.forget != nil {
+		b.forget()
+	}
 	if !b.handle.IsNull() && !b.handle.IsUndefined() {
 		_, _ = b.io.Call("cancel", b.handle)
 	}

@@ -221,6 +221,44 @@ func TestBodyReadsRunsAndDeliversChunksBeforeAFailure(t *testing.T) {
 	assert.Equal(t, 3, calls, "a run of the two chunks at hand, one of the chunk that came later, one for the failure")
 }
 
+// A read the engine stops waiting for (to store the bytes it holds while the network pauses) is
+// not lost: the next call takes its chunks, and no second read is started meanwhile.
+func TestBodyReadInterruptedKeepsItsChunks(t *testing.T) {
+	handle, err := jsFunc(`() => {
+		const chunk = (n) => ({ done: false, value: new Uint8Array(n) });
+		const reads = [
+			() => Promise.resolve(chunk(1)),
+			() => new Promise((r) => setTimeout(() => r(chunk(2)), 150)),
+			() => Promise.resolve({ done: true }),
+		];
+		const h = { reads: 0, pending: null };
+		h.reader = { read: () => reads[h.reads++](), cancel: () => Promise.resolve() };
+		return h;
+	}`).Invoke()
+	require.NoError(t, err)
+	b := &body_{io: testIO(), handle: handle, stop: func() bool { return true }}
+	defer b.Cancel()
+	c, err := b.Next(testCtx(t))
+	require.NoError(t, err)
+	assert.Equal(t, 1, c.Len())
+
+	short, cancel := context.WithTimeout(testCtx(t), 20*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err = b.Next(short)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Less(t, time.Since(start), 120*time.Millisecond, "the wait ends with its context, before the chunk comes")
+
+	c, err = b.Next(testCtx(t))
+	require.NoError(t, err)
+	assert.Equal(t, 2, c.Len(), "the interrupted read's chunk")
+	_, err = b.Next(testCtx(t))
+	assert.Equal(t, io.EOF, err)
+	reads, _ := handle.Get("reads")
+	n, _ := reads.Int()
+	assert.Equal(t, 3, n, "one read per chunk, and one for the end")
+}
+
 // A body whose Content-Length has arrived in full ends with the run that brings its last byte,
 // without waiting for the stream's close (which never comes, here). The close is still read, and the
 // stream is not cancelled: a cancel may close the connection the next request could reuse.

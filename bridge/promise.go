@@ -94,9 +94,25 @@ func UseIO(io safejs.Value) error {
 
 // Await waits for a JS promise.
 func Await(ctx context.Context, promise safejs.Value) (safejs.Value, error) {
+	ch, forget, err := watch(promise)
+	if err != nil {
+		return safejs.Undefined(), err
+	}
+	select {
+	case s := <-ch:
+		return s.v, s.err
+	case <-ctx.Done():
+		forget()
+		return safejs.Undefined(), ctx.Err()
+	}
+}
+
+// watch hands how promise ends to the returned channel; forget stops that when no one will
+// read it.
+func watch(promise safejs.Value) (<-chan outcome, func(), error) {
 	a := awaits.Load()
 	if a == nil {
-		return safejs.Undefined(), errors.New("bridge: no I/O helper to await with (UseIO)")
+		return nil, nil, errors.New("bridge: no I/O helper to await with (UseIO)")
 	}
 	ch := make(chan outcome, 1) // the callback runs on the JS event loop and must never block
 	a.mu.Lock()
@@ -111,15 +127,9 @@ func Await(ctx context.Context, promise safejs.Value) (safejs.Value, error) {
 	}
 	if _, err := a.settle.Invoke(promise, id, a.report.Value()); err != nil {
 		forget()
-		return safejs.Undefined(), err
+		return nil, nil, err
 	}
-	select {
-	case s := <-ch:
-		return s.v, s.err
-	case <-ctx.Done():
-		forget()
-		return safejs.Undefined(), ctx.Err()
-	}
+	return ch, forget, nil
 }
 
 func arg(args []safejs.Value, i int) safejs.Value {
