@@ -299,8 +299,8 @@ func (e *Engine) StorageLost() {
 // segmentDue reports whether a segment of size bytes, begun age ago, is stored now. One due by
 // FlushAfter waits while the previous segment is still being stored (idle false): when storing is
 // what limits the speed, segments stay full and writes few; when the network is, they stay small,
-// so a stop loses little. It is asked as each chunk arrives: a segment that had to wait, like one not
-// yet due, stays unstored while the network pauses (until the next chunk, or the stall timeout).
+// so a stop loses little. It is asked as each chunk arrives; while the network pauses, storeBody
+// stores a held segment once it is FlushBy old.
 func (c Config) segmentDue(size int, age time.Duration, idle bool) bool {
 	return size >= c.SegmentSize || age >= c.FlushBy || (idle && age >= c.FlushAfter && size >= c.FlushAt)
 }

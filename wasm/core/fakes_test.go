@@ -252,7 +252,7 @@ type fakeBody struct {
 }
 
 func (b *fakeBody) Next(ctx context.Context) (c Chunk, err error) {
-	if !b.reading && b.off == 0 && b.chunk < len(b.data) {
+	if !b.reading && b.chunk < len(b.data) { // again after a read its context interrupted
 		b.reading = true
 		b.net.countStreaming(1)
 	}

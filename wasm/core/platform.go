@@ -10,7 +10,8 @@ type Chunk interface{ Len() int }
 
 // Body streams a response body chunk by chunk.
 type Body interface {
-	// Next returns the next chunk, or io.EOF at the end of the body.
+	// Next returns the next chunk, or io.EOF at the end of the body. A call ended by ctx takes
+	// nothing: the chunk it was waiting for is the next call's.
 	Next(ctx context.Context) (Chunk, error)
 	// Cancel stops the stream and releases it.
 	Cancel()

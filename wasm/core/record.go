@@ -14,6 +14,8 @@ var (
 	errRetry = errors.New("retry")
 	// errTotalExceeded stops a body whose next chunk would pass the fetch's downloadTotal.
 	errTotalExceeded = errors.New("downloadTotal exceeded")
+	// errSegmentDue interrupts a read to store the segment held (storeBody).
+	errSegmentDue = errors.New("segment due")
 )
 
 // completeRecord fetches one record until it settles and returns its result (SPEC §3.3). Each
@@ -244,6 +246,8 @@ func (e *Engine) startBody(f *bgFetch, i int, resp *Response) {
 // storeBody streams the body into segments of at most about SegmentSize bytes (Config.segmentDue).
 // A segment is stored while the next one is read (one write in flight per record, so writes stay
 // in order); one due by its age alone keeps growing while the one before it is still being stored.
+// A read that outlasts FlushBy of a held segment is interrupted to store it, so a pause of the
+// network leaves no bytes unstored (and uncounted by progress) for long.
 // Reads end with actx; wd is fed whenever bytes arrive or a segment is stored; arrived is called
 // once the whole body is in hand, before the last segment is stored. The last segment carries the
 // record's result, so a small record costs one write, not two.
@@ -253,7 +257,15 @@ func (e *Engine) storeBody(f *bgFetch, i int, stream Body, actx context.Context,
 		size    int
 		since   time.Time
 		writing chan error // the segment being stored, if any
+		rctx    = actx     // reads' context: while a segment is held, it ends when that is due
+		disarm  = func() {}
 	)
+	// hold arms the deadline of a segment begun now.
+	hold := func() {
+		ctx, cancel := context.WithCancelCause(actx)
+		stop := e.p.Clock.AfterFunc(e.cfg.FlushBy, func() { cancel(errSegmentDue) })
+		rctx, disarm = ctx, func() { stop(); cancel(nil) }
+	}
 	wait := func() error {
 		if writing == nil {
 			return nil
@@ -275,6 +287,7 @@ func (e *Engine) storeBody(f *bgFetch, i int, stream Body, actx context.Context,
 		}
 	}
 	defer func() {
+		disarm()
 		if werr := wait(); err == nil {
 			err = werr
 		}
@@ -288,6 +301,8 @@ func (e *Engine) storeBody(f *bgFetch, i int, stream Body, actx context.Context,
 		if size == 0 {
 			return nil
 		}
+		disarm()
+		rctx, disarm = actx, func() {}
 		if err := wait(); err != nil {
 			return err
 		}
@@ -302,9 +317,14 @@ func (e *Engine) storeBody(f *bgFetch, i int, stream Body, actx context.Context,
 		return nil
 	}
 	for {
-		c, err := stream.Next(actx)
+		c, err := stream.Next(rctx)
 		if err == nil {
 			wd.arrived()
+		} else if errors.Is(err, context.Canceled) && actx.Err() == nil && context.Cause(rctx) == errSegmentDue {
+			if err := flush(false); err != nil {
+				return err
+			}
+			continue
 		}
 		if err == io.EOF {
 			arrived()
@@ -327,6 +347,7 @@ func (e *Engine) storeBody(f *bgFetch, i int, stream Body, actx context.Context,
 		}
 		if size == 0 {
 			since = e.p.Clock.Now()
+			hold()
 		}
 		chunks = append(chunks, c)
 		size += c.Len()

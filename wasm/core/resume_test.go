@@ -339,6 +339,40 @@ func TestSegmentDueByAgeWaitsForThePreviousWrite(t *testing.T) {
 	assert.GreaterOrEqual(t, got[1], 40000, "the segment grew while the first was stored: %v", got)
 }
 
+// While the network pauses, the bytes in hand are stored once their segment is FlushBy old:
+// progress counts them, and a stop during the pause would not fetch them again.
+func TestHeldSegmentIsStoredWhileTheNetworkPauses(t *testing.T) {
+	store := newMemStore()
+	stored := segmentSizes(store)
+	h := newHarness(t, store, nil) // chunks of 10,000 bytes, segments of 64 KiB
+	h.e.cfg.FlushBy = 50 * time.Millisecond
+	body := pattern(100000, 5)
+	gate := make(chan struct{})
+	h.net.res["https://a/pause"] = &resource{status: 200, body: body, etag: `"p"`, gate: gate}
+	held := h.rec.holdEvents()
+	snap, err := h.e.Fetch(context.Background(), "pause", []Request{get("https://a/pause")}, nil, Options{})
+	require.NoError(t, err)
+	for range 3 {
+		gate <- struct{}{}
+	}
+	// 30,000 bytes arrived and the next read waits: no chunk comes to make the segment due.
+	require.Eventually(t, func() bool { return slices.Equal(stored(), []int{30000}) }, 2*time.Second, 5*time.Millisecond,
+		"the held bytes are stored during the pause: %v", stored())
+	require.Eventually(t, func() bool {
+		h.rec.mu.Lock()
+		defer h.rec.mu.Unlock()
+		return len(h.rec.updates) > 0 && h.rec.updates[len(h.rec.updates)-1].Downloaded == 30000
+	}, 2*time.Second, 5*time.Millisecond, "progress shows them")
+	close(gate)
+	final := h.waitWithBody(t, held, snap.UniqueID, body)
+	assert.Equal(t, ResultSuccess, final.Result)
+	total := 0
+	for _, n := range stored() {
+		total += n
+	}
+	assert.Equal(t, 100000, total, "no chunk lost or stored twice around the interrupted read")
+}
+
 func TestDefaultSegmentsFollowTheRate(t *testing.T) {
 	c := DefaultConfig()
 	const mib = 1 << 20

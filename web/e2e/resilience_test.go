@@ -238,8 +238,19 @@ const faultSize = 8 << 20
 // with the body whose digest is want and that downloaded drops at most drops times, and returns
 // the server's log of its requests.
 func (s *session) throughFault(id, query, want string, drops int) []server.Entry {
-	path := "/files/8m.bin?" + query + "&t=" + unique()
+	return s.faultSurvived(id, s.startFault(id, query), want, drops)
+}
+
+// startFault starts fetch id of /files/8m.bin with the fault parameters in query and returns the
+// path the server logs it under.
+func (s *session) startFault(id, query string) (path string) {
+	path = "/files/8m.bin?" + query + "&t=" + unique()
 	s.eval(nil, `harness.start(%s, %s)`, js(id), js([]string{path}))
+	return path
+}
+
+// faultSurvived is throughFault's check, for a fetch startFault began.
+func (s *session) faultSurvived(id, path, want string, drops int) []server.Entry {
 	monotonic(s.t, s.succeeded(id, faultSize, want), drops)
 	return s.requests(path)
 }
@@ -281,7 +292,19 @@ func changedETag(s *session) {
 func stalledConnection(s *session) {
 	t := s.t
 	const cut = 3000000
-	log := s.throughFault("stalled", fmt.Sprintf("stall=%d", cut), s.sha256("/files/8m.bin"), 0)
+	path := s.startFault("stalled", fmt.Sprintf("stall=%d", cut))
+	require.Eventually(t, func() bool {
+		log := s.requests(path)
+		return len(log) == 1 && log[0].Bytes == cut
+	}, 30*time.Second, 20*time.Millisecond, "the server stops sending")
+	// The bytes that came before the stall are stored while it lasts, long before its timeout.
+	assert.Eventually(t, func() bool {
+		var cur snapshot
+		s.eval(&cur, `harness.current('stalled')`)
+		return cur.Downloaded == cut
+	}, 2*time.Second, 50*time.Millisecond, "progress counts every byte that came before the stall")
+	assert.Len(t, s.requests(path), 1, "during the stall")
+	log := s.faultSurvived("stalled", path, s.sha256("/files/8m.bin"), 0)
 	require.Len(t, log, 2, "one retry")
 	assert.Equal(t, fmt.Sprintf("bytes=%d-", cut), log[1].Range, "the retry resumes at the byte where the stall began")
 	assert.GreaterOrEqual(t, log[1].Start.Sub(log[0].Start), 3*time.Second, "after the stall timeout (3 s in the test worker)")
