@@ -87,7 +87,7 @@ func parseHead(s string) (*core.Response, error) {
 }
 
 // body_ reads a body through the I/O helper, a run of chunks per crossing; each chunk stays a JS
-// Uint8Array, or is a Blob when the browser read the body whole.
+// Uint8Array (the whole body, when the browser read it).
 type body_ struct {
 	io, handle safejs.Value
 	stop       func() bool // ends the link between the context and the request's abort
@@ -98,7 +98,7 @@ type body_ struct {
 	forget     func()         // drops pending, for a body cancelled before it settles
 }
 
-// Chunk is a JS Uint8Array or Blob held by Go.
+// Chunk is a JS Uint8Array held by Go.
 type Chunk struct {
 	Value safejs.Value
 	N     int
@@ -164,9 +164,6 @@ func (b *body_) take(reply safejs.Value, from int) error {
 			return err
 		}
 		size, _ := v.Get("byteLength")
-		if size.IsUndefined() { // a Blob: a body the browser read whole
-			size, _ = v.Get("size")
-		}
 		s, _ := size.Int()
 		b.queue = append(b.queue, Chunk{Value: v, N: s})
 	}

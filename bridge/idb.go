@@ -13,8 +13,8 @@ import (
 
 // The database, which js/55-io.js creates (version 2), has four object stores: "fetches" (uniqueId →
 // fetch document, JSON text), "records" ([uniqueId, record] → record document), "bodies" ([uniqueId,
-// record] → request body) and "segments" ([uniqueId, record, generation, seq] → Blob). The I/O helper
-// reads and writes them; Go reads request bodies itself.
+// record] → request body) and "segments" ([uniqueId, record, generation, seq] → Blob, or the bytes of
+// a small body). The I/O helper reads and writes them; Go reads request bodies itself.
 const storeBodies = "bodies"
 
 // Store is core.Store over IndexedDB. Reads are one transaction each; writes are grouped:
@@ -51,7 +51,7 @@ type write struct {
 // The writes commit understands, each followed by its arguments.
 const (
 	opDocument = iota // uniqueId, JSON text
-	opSegment         // uniqueId, record, generation, seq, n, then n chunks joined into one Blob
+	opSegment         // uniqueId, record, generation, seq, n, then n chunks joined into one Blob (or a small body's one Uint8Array)
 	opBody            // uniqueId, record, body
 	opDelete          // uniqueId: the fetch with its records, bodies and segments
 	opRecord          // uniqueId, record, JSON text
@@ -265,8 +265,9 @@ func (s *Store) Create(ctx context.Context, uniqueID string, docs []core.Doc, bo
 	return s.write(ctx, uniqueID, docs, ops...)
 }
 
-// Put implements core.Store. A segment is stored as one Blob of its chunks: readers that hold
-// its handle can still read it after the fetch's data is deleted (js/ pins settled records).
+// Put implements core.Store. A segment is stored as one Blob of its chunks (a small body read whole
+// as its bytes: js/55-io.js segmentValue): readers that hold it can still read it after the fetch's
+// data is deleted (js/ pins settled records).
 func (s *Store) Put(ctx context.Context, uniqueID string, doc core.Doc, seg *core.Segment) error {
 	docs := []core.Doc{doc}
 	if seg == nil {

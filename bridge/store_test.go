@@ -131,13 +131,31 @@ func TestStorePutSegments(t *testing.T) {
 	require.NoError(t, s.Put(ctx, "u1", fetchDoc(`{"v":2}`), seg))
 	assert.Equal(t, pattern(10, 30), goBytes(t, readIDB(t, db, "segments", []any{"u1", 0, 0, 0})))
 
+	// A small body read whole (one chunk, its own buffer) is stored as its bytes, not as a Blob:
+	// Firefox would make a file of it. A larger one, or a view, is a Blob.
+	isBlob := func(v safejs.Value) bool { ok, _ := v.InstanceOf(safejs.MustGetGlobal("Blob")); return ok }
+	for i, c := range []struct {
+		chunk Chunk
+		blob  bool
+	}{
+		{Chunk{Value: u8(t, pattern(0, 128<<10)), N: 128 << 10}, false},
+		{Chunk{Value: u8(t, pattern(0, 128<<10+1)), N: 128<<10 + 1}, true},
+		{Chunk{Value: part, N: 20}, true},
+	} {
+		seg = &core.Segment{Record: 2, Seq: i, Chunks: []core.Chunk{c.chunk}}
+		require.NoError(t, s.Put(ctx, "u1", fetchDoc(`{"v":2}`), seg))
+		v := readIDB(t, db, "segments", []any{"u1", 2, 0, i})
+		assert.Equal(t, c.blob, isBlob(v), "segment of %d bytes", c.chunk.N)
+		assert.Equal(t, c.chunk.N, len(goBytes(t, v)))
+	}
+
 	// Put without a segment only replaces the document.
 	require.NoError(t, s.Put(ctx, "u1", fetchDoc(`{"v":3}`), nil))
 	docs, err := s.Load(ctx)
 	require.NoError(t, err)
 	require.Len(t, docs, 1)
 	assert.JSONEq(t, `{"v":3}`, string(docs[0]))
-	assert.Equal(t, `[["u1",0,0,0],["u1",1,2,3]]`, keysIDB(t, db, "segments"))
+	assert.Equal(t, `[["u1",0,0,0],["u1",1,2,3],["u1",2,0,0],["u1",2,0,1],["u1",2,0,2]]`, keysIDB(t, db, "segments"))
 }
 
 // The document and its segment go in one transaction: a segment that cannot be

@@ -28,8 +28,9 @@
     });
   }
 
-  // Segment handles (Blobs) of each record view, in one transaction. A Blob read from IndexedDB
-  // stays readable after its entry is deleted, so pinned records outlive the stored fetch.
+  // Segment values of each record view, in one transaction: Blobs, or the bytes of a small body. A
+  // Blob read from IndexedDB stays readable after its entry is deleted, so pinned records outlive the
+  // stored fetch.
   async function segmentHandles(dbName, views) {
     const db = await openDatabase(dbName);
     return new Promise((resolve, reject) => {
@@ -47,7 +48,7 @@
     });
   }
 
-  // Bytes of one stored segment value (a Blob, or bytes stored by an older version).
+  // Bytes of one stored segment value: a Blob, or bytes (a small body; or any, by an older version).
   async function segmentBytes(value) {
     if (value instanceof Blob) return new Uint8Array(await value.arrayBuffer());
     return value instanceof Uint8Array ? value : new Uint8Array(value);

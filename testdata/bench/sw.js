@@ -57,7 +57,7 @@ IDBObjectStore.prototype.put = function (value, key) {
   if (w && this.transaction.db.name.startsWith('bgfetch ')) {
     if (this.name === 'fetches' && !w.uniqueId && JSON.parse(value).id === w.id) w.uniqueId = key;
     if (this.name === 'segments' && key[0] === w.uniqueId) {
-      const size = value.size;
+      const size = value instanceof Blob ? value.size : value.byteLength; // a small body is stored as bytes
       this.transaction.addEventListener('complete', () => { w.bytes += size; w.log.push([Date.now(), w.bytes]); });
     }
   }
