@@ -39,6 +39,7 @@ func main() {
 	site := flag.String("site", "testdata/bench", "the benchmark pages and worker")
 	only := flag.String("only", "", "comma-separated measurements to run (startup,throughput,delay,memory,fanout,resume); all when empty")
 	in := flag.String("browsers", "", "comma-separated configurations (chromium,firefox,chromium-native); all when empty")
+	flag.BoolVar(&showThreads, "threads", false, "print the browser's CPU time by thread for each fan-out (bgfetch and baseline)")
 	flag.Parse()
 	sz, configs := full, allConfigs
 	if *smoke {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"sort"
 	"time"
@@ -209,22 +210,28 @@ func measure(c benchConfig, runs int, sz sizes, origin string, files *server.Ser
 			MS, Started, Stored float64
 			Failed              int
 		}
-		cpu := b.CPU()
+		cpu, threads := b.CPU(), b.Threads()
 		if err := p.eval(&fo, `bench.fanout(%s, %d)`, js(lists), 64<<10); err != nil {
 			return nil, err
 		}
 		time.Sleep(settle) // the engine's deletes after the events count as its work
 		fanCPU = append(fanCPU, ms(b.CPU()-cpu))
+		if showThreads {
+			printThreads(os.Stderr, c.name+" fan-out, bgfetch", threads, b.Threads())
+		}
 		if fo.Failed > 0 {
 			return nil, fmt.Errorf("fan-out: %d fetches failed", fo.Failed)
 		}
 		var base timed
-		cpu = b.CPU()
+		cpu, threads = b.CPU(), b.Threads()
 		if err := p.eval(&base, `bench.baseline(%s)`, js(all)); err != nil {
 			return nil, err
 		}
 		time.Sleep(settle)
 		fanBaseCPU = append(fanBaseCPU, ms(b.CPU()-cpu))
+		if showThreads {
+			printThreads(os.Stderr, c.name+" fan-out, baseline", threads, b.Threads())
+		}
 		fan, fanBase = append(fan, fo.MS), append(fanBase, base.MS)
 		fanStarted, fanStored = append(fanStarted, fo.Started), append(fanStored, fo.Stored)
 	}

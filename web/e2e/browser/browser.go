@@ -29,6 +29,8 @@ type Browser interface {
 	Close() error
 	// CPU is the CPU time the browser's processes have used so far.
 	CPU() time.Duration
+	// Threads is CPU by thread, as ThreadCPU counts it.
+	Threads() map[string]time.Duration
 }
 
 // JSError is a JavaScript exception thrown (or a promise rejected) by Eval.
@@ -208,6 +210,11 @@ func groupCPU(pgid int) time.Duration {
 // eachInGroup calls fn with the /proc stat fields after the command name (state, ppid, pgrp, …)
 // of each process in group pgid.
 func eachInGroup(pgid int, fn func(fields []string)) {
+	eachProcessInGroup(pgid, func(_ string, f []string) { fn(f) })
+}
+
+// eachProcessInGroup is eachInGroup, with each process's /proc directory name (its pid).
+func eachProcessInGroup(pgid int, fn func(pid string, fields []string)) {
 	entries, err := os.ReadDir("/proc")
 	if err != nil || pgid <= 0 {
 		return
@@ -227,7 +234,7 @@ func eachInGroup(pgid int, fn func(fields []string)) {
 			continue
 		}
 		if f := strings.Fields(string(stat[i+1:])); len(f) >= 3 && f[2] == group {
-			fn(f)
+			fn(e.Name(), f)
 		}
 	}
 }

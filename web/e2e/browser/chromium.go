@@ -370,3 +370,6 @@ func (c *Chromium) Close() error {
 
 // CPU implements Browser.
 func (c *Chromium) CPU() time.Duration { return groupCPU(c.pid) }
+
+// Threads implements Browser.
+func (c *Chromium) Threads() map[string]time.Duration { return ThreadCPU(c.pid) }

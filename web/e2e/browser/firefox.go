@@ -359,3 +359,6 @@ func (f *Firefox) Output() string { return f.log.String() }
 
 // CPU implements Browser.
 func (f *Firefox) CPU() time.Duration { return groupCPU(f.cmd.Process.Pid) }
+
+// Threads implements Browser.
+func (f *Firefox) Threads() map[string]time.Duration { return ThreadCPU(f.cmd.Process.Pid) }
