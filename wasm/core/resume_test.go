@@ -256,6 +256,18 @@ func TestNonGETRequestRestartsFromScratchAfterAStop(t *testing.T) {
 }
 
 // segmentSizes records the size of every segment store puts; it returns them so far, in order.
+// gatedFetch starts fetch id of https://a/id, whose body waits on gate before each chunk; its
+// completion event waits on hold (waitWithBody).
+func (h *harness) gatedFetch(t *testing.T, id string, body []byte) (gate, hold chan struct{}, uniqueID string) {
+	t.Helper()
+	gate = make(chan struct{})
+	h.net.res["https://a/"+id] = &resource{status: 200, body: body, etag: `"` + id + `"`, gate: gate}
+	hold = h.rec.holdEvents()
+	snap, err := h.e.Fetch(context.Background(), id, []Request{get("https://a/" + id)}, nil, Options{})
+	require.NoError(t, err)
+	return gate, hold, snap.UniqueID
+}
+
 func segmentSizes(store *memStore) func() []int {
 	var mu sync.Mutex
 	var sizes []int
@@ -286,16 +298,12 @@ func TestSegmentIsStoredOnceOldAndLargeEnough(t *testing.T) {
 	h := newHarness(t, store, nil) // chunks of 10,000 bytes, segments of 64 KiB
 	h.e.cfg.FlushAfter, h.e.cfg.FlushAt = 200*time.Millisecond, 20000
 	body := pattern(100000, 5)
-	gate := make(chan struct{})
-	h.net.res["https://a/paced"] = &resource{status: 200, body: body, etag: `"p"`, gate: gate}
-	hold := h.rec.holdEvents()
-	snap, err := h.e.Fetch(context.Background(), "paced", []Request{get("https://a/paced")}, nil, Options{})
-	require.NoError(t, err)
+	gate, hold, uid := h.gatedFetch(t, "paced", body)
 	gate <- struct{}{}
 	time.Sleep(300 * time.Millisecond) // old enough, but 10,000 bytes are under FlushAt
 	gate <- struct{}{}                 // 20,000 bytes, older than FlushAfter: stored
 	close(gate)                        // the rest at once: a full segment, then the end
-	final := h.waitWithBody(t, hold, snap.UniqueID, body)
+	final := h.waitWithBody(t, hold, uid, body)
 	assert.Equal(t, ResultSuccess, final.Result)
 	assert.Equal(t, []int{20000, 70000, 10000}, stored())
 }
@@ -312,11 +320,7 @@ func TestSegmentDueByAgeWaitsForThePreviousWrite(t *testing.T) {
 	store.holdSegments = hold // the first segment's write waits
 	store.mu.Unlock()
 	body := pattern(100000, 9)
-	gate := make(chan struct{})
-	h.net.res["https://a/slowdisk"] = &resource{status: 200, body: body, etag: `"d"`, gate: gate}
-	held := h.rec.holdEvents()
-	snap, err := h.e.Fetch(context.Background(), "slowdisk", []Request{get("https://a/slowdisk")}, nil, Options{})
-	require.NoError(t, err)
+	gate, held, uid := h.gatedFetch(t, "slowdisk", body)
 	chunk := func() {
 		select {
 		case gate <- struct{}{}:
@@ -331,7 +335,7 @@ func TestSegmentDueByAgeWaitsForThePreviousWrite(t *testing.T) {
 	}
 	close(hold)
 	close(gate) // the rest at once: the next segment holds at least what arrived during the write
-	final := h.waitWithBody(t, held, snap.UniqueID, body)
+	final := h.waitWithBody(t, held, uid, body)
 	assert.Equal(t, ResultSuccess, final.Result)
 	got := stored()
 	require.GreaterOrEqual(t, len(got), 2)
@@ -347,11 +351,7 @@ func TestHeldSegmentIsStoredWhileTheNetworkPauses(t *testing.T) {
 	h := newHarness(t, store, nil) // chunks of 10,000 bytes, segments of 64 KiB
 	h.e.cfg.FlushBy = 50 * time.Millisecond
 	body := pattern(100000, 5)
-	gate := make(chan struct{})
-	h.net.res["https://a/pause"] = &resource{status: 200, body: body, etag: `"p"`, gate: gate}
-	held := h.rec.holdEvents()
-	snap, err := h.e.Fetch(context.Background(), "pause", []Request{get("https://a/pause")}, nil, Options{})
-	require.NoError(t, err)
+	gate, held, uid := h.gatedFetch(t, "pause", body)
 	for range 3 {
 		gate <- struct{}{}
 	}
@@ -364,7 +364,7 @@ func TestHeldSegmentIsStoredWhileTheNetworkPauses(t *testing.T) {
 		return len(h.rec.updates) > 0 && h.rec.updates[len(h.rec.updates)-1].Downloaded == 30000
 	}, 2*time.Second, 5*time.Millisecond, "progress shows them")
 	close(gate)
-	final := h.waitWithBody(t, held, snap.UniqueID, body)
+	final := h.waitWithBody(t, held, uid, body)
 	assert.Equal(t, ResultSuccess, final.Result)
 	total := 0
 	for _, n := range stored() {
