@@ -51,7 +51,7 @@ type write struct {
 // The writes commit understands, each followed by its arguments.
 const (
 	opDocument = iota // uniqueId, JSON text
-	opSegment         // uniqueId, record, generation, seq, n, then n chunks joined into one Blob (or a small body's one Uint8Array)
+	opSegment         // uniqueId, record, generation, seq, small (core.Segment.Small), n, then n chunks
 	opBody            // uniqueId, record, body
 	opDelete          // uniqueId: the fetch with its records, bodies and segments
 	opRecord          // uniqueId, record, JSON text
@@ -265,17 +265,17 @@ func (s *Store) Create(ctx context.Context, uniqueID string, docs []core.Doc, bo
 	return s.write(ctx, uniqueID, docs, ops...)
 }
 
-// Put implements core.Store. A segment is stored as one Blob of its chunks (a small body read whole
-// as its bytes: js/55-io.js segmentValue): readers that hold it can still read it after the fetch's
-// data is deleted (js/ pins settled records).
+// Put implements core.Store. A segment is stored as one Blob of its chunks, a small one as its bytes
+// (core.Segment.Small): readers that hold it can still read it after the fetch's data is deleted
+// (js/ pins settled records).
 func (s *Store) Put(ctx context.Context, uniqueID string, doc core.Doc, seg *core.Segment) error {
 	docs := []core.Doc{doc}
 	if seg == nil {
 		return s.write(ctx, uniqueID, docs)
 	}
 	s.collectAfter(seg.Chunks)
-	ops := make([]any, 0, 6+len(seg.Chunks))
-	ops = append(ops, opSegment, uniqueID, seg.Record, seg.Generation, seg.Seq, len(seg.Chunks))
+	ops := make([]any, 0, 7+len(seg.Chunks))
+	ops = append(ops, opSegment, uniqueID, seg.Record, seg.Generation, seg.Seq, seg.Small, len(seg.Chunks))
 	for _, c := range seg.Chunks {
 		ops = append(ops, c.(Chunk).Value)
 	}

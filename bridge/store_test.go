@@ -131,22 +131,24 @@ func TestStorePutSegments(t *testing.T) {
 	require.NoError(t, s.Put(ctx, "u1", fetchDoc(`{"v":2}`), seg))
 	assert.Equal(t, pattern(10, 30), goBytes(t, readIDB(t, db, "segments", []any{"u1", 0, 0, 0})))
 
-	// A small body read whole (one chunk, its own buffer) is stored as its bytes, not as a Blob:
-	// Firefox would make a file of it. A larger one, or a view, is a Blob.
+	// A small segment (a whole small body: core.Segment.Small) is stored as its bytes, not as a Blob:
+	// Firefox would make a file of it. Any other segment is a Blob, however short.
 	isBlob := func(v safejs.Value) bool { ok, _ := v.InstanceOf(safejs.MustGetGlobal("Blob")); return ok }
 	for i, c := range []struct {
-		chunk Chunk
-		blob  bool
+		chunks []core.Chunk
+		small  bool
+		want   []byte
 	}{
-		{Chunk{Value: u8(t, pattern(0, 128<<10)), N: 128 << 10}, false},
-		{Chunk{Value: u8(t, pattern(0, 128<<10+1)), N: 128<<10 + 1}, true},
-		{Chunk{Value: part, N: 20}, true},
+		{[]core.Chunk{chunk(t, pattern(0, 128<<10))}, true, pattern(0, 128<<10)}, // read whole: stored as is
+		{[]core.Chunk{Chunk{Value: part, N: 20}, chunk(t, pattern(30, 40))}, true, append(pattern(10, 30), pattern(30, 40)...)},
+		{[]core.Chunk{chunk(t, pattern(0, 128<<10+1))}, false, pattern(0, 128<<10+1)},
+		{[]core.Chunk{chunk(t, pattern(0, 100))}, false, pattern(0, 100)},
 	} {
-		seg = &core.Segment{Record: 2, Seq: i, Chunks: []core.Chunk{c.chunk}}
+		seg = &core.Segment{Record: 2, Seq: i, Chunks: c.chunks, Small: c.small}
 		require.NoError(t, s.Put(ctx, "u1", fetchDoc(`{"v":2}`), seg))
 		v := readIDB(t, db, "segments", []any{"u1", 2, 0, i})
-		assert.Equal(t, c.blob, isBlob(v), "segment of %d bytes", c.chunk.N)
-		assert.Equal(t, c.chunk.N, len(goBytes(t, v)))
+		assert.Equal(t, !c.small, isBlob(v), "segment %d", i)
+		assert.Equal(t, c.want, goBytes(t, v), "segment %d", i)
 	}
 
 	// Put without a segment only replaces the document.
@@ -155,7 +157,7 @@ func TestStorePutSegments(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, docs, 1)
 	assert.JSONEq(t, `{"v":3}`, string(docs[0]))
-	assert.Equal(t, `[["u1",0,0,0],["u1",1,2,3],["u1",2,0,0],["u1",2,0,1],["u1",2,0,2]]`, keysIDB(t, db, "segments"))
+	assert.Equal(t, `[["u1",0,0,0],["u1",1,2,3],["u1",2,0,0],["u1",2,0,1],["u1",2,0,2],["u1",2,0,3]]`, keysIDB(t, db, "segments"))
 }
 
 // The document and its segment go in one transaction: a segment that cannot be

@@ -59,17 +59,18 @@
   }
 
   // The engine's writes, as bridge/idb.go flattens them: 0 fetch document (uniqueId, JSON text),
-  // 1 segment (uniqueId, record, generation, seq, n, n chunks), 2 request body (uniqueId, record,
+  // 1 segment (uniqueId, record, generation, seq, small, n, n chunks), 2 request body (uniqueId, record,
   // body), 3 delete a fetch with its records, bodies and segments (uniqueId), 4 record document
   // (uniqueId, record, JSON text).
-  // A segment that is one small body read whole is stored as its bytes, in the database's own rows:
-  // Firefox makes a file of every Blob and spends ~1.5 ms of its IndexedDB thread deleting each one.
-  // Anything else is one Blob of its chunks, which readers can hold without copying it.
-  const INLINE = 128 << 10;
-  function segmentValue(parts) {
+  // A small segment (a whole body the engine keeps out of a Blob: core.Segment.Small) is stored as its
+  // bytes, in the database's own rows; anything else is one Blob of its chunks.
+  function segmentValue(parts, small) {
+    if (!small) return new Blob(parts);
     const p = parts[0];
-    const own = parts.length === 1 && p instanceof Uint8Array && p.byteOffset === 0 && p.byteLength === p.buffer.byteLength;
-    return own && p.byteLength <= INLINE ? p : new Blob(parts);
+    if (parts.length === 1 && p.byteOffset === 0 && p.byteLength === p.buffer.byteLength) return p; // read whole
+    const bytes = new Uint8Array(parts.reduce((n, c) => n + c.byteLength, 0));
+    parts.reduce((at, c) => { bytes.set(c, at); return at + c.byteLength; }, 0);
+    return bytes;
   }
 
   function writeOps(tx, ops) {
@@ -82,9 +83,9 @@
       switch (ops[i]) {
         case 0: fetches.put(ops[i + 2], ops[i + 1]); i += 3; break;
         case 1: {
-          const n = ops[i + 5];
-          segments.put(segmentValue(ops.slice(i + 6, i + 6 + n)), ops.slice(i + 1, i + 5));
-          i += 6 + n;
+          const n = ops[i + 6];
+          segments.put(segmentValue(ops.slice(i + 7, i + 7 + n), ops[i + 5]), ops.slice(i + 1, i + 5));
+          i += 7 + n;
           break;
         }
         case 2: bodies.put(ops[i + 3], [ops[i + 1], ops[i + 2]]); i += 4; break;

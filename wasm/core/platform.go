@@ -31,6 +31,10 @@ type Segment struct {
 	Generation int
 	Seq        int
 	Chunks     []Chunk
+	// Small: the segment is the whole body, of at most Config.WholeBody bytes. Such a body is stored
+	// as its bytes rather than a Blob, which Firefox makes a file of and deletes at ~1.5 ms each (the
+	// fan-out); a larger body's segments stay Blobs, which readers pin without copying them.
+	Small bool
 }
 
 // Store persists fetch documents, request bodies and body segments (IndexedDB in a browser).

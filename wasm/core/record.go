@@ -382,7 +382,8 @@ func (e *Engine) admit(f *bgFetch, n int) bool {
 func (e *Engine) storeSegment(f *bgFetch, i int, chunks []Chunk, size int, last bool) error {
 	e.mu.Lock()
 	r := f.doc.record(i)
-	seg := &Segment{Record: i, Generation: r.Generation, Seq: r.Segments, Chunks: chunks}
+	seg := &Segment{Record: i, Generation: r.Generation, Seq: r.Segments, Chunks: chunks,
+		Small: last && r.Segments == 0 && int64(size) <= e.cfg.WholeBody}
 	r.Segments++
 	r.Stored += int64(size)
 	if last {

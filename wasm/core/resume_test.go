@@ -343,6 +343,32 @@ func TestSegmentDueByAgeWaitsForThePreviousWrite(t *testing.T) {
 	assert.GreaterOrEqual(t, got[1], 40000, "the segment grew while the first was stored: %v", got)
 }
 
+// Only a body of at most WholeBody bytes stored whole, as one segment, is Small (the bridge stores it
+// as bytes, not a Blob); every segment of a larger body stays a Blob, the last one too.
+func TestOnlyAWholeSmallBodyIsSmall(t *testing.T) {
+	store := newMemStore()
+	var mu sync.Mutex
+	small := map[int][]bool{} // by record
+	store.onPut = func(_ Doc, seg *Segment) {
+		if seg != nil {
+			mu.Lock()
+			small[seg.Record] = append(small[seg.Record], seg.Small)
+			mu.Unlock()
+		}
+	}
+	h := newHarness(t, store, nil) // chunks of 10,000 bytes, segments of 64 KiB
+	h.e.cfg.WholeBody = 128 << 10
+	h.net.res["https://a/small"] = &resource{status: 200, body: pattern(60000, 1), etag: `"s"`}
+	h.net.res["https://a/large"] = &resource{status: 200, body: pattern(200000, 2), etag: `"l"`}
+	_, err := h.e.Fetch(context.Background(), "mixed", []Request{get("https://a/small"), get("https://a/large")}, nil, Options{})
+	require.NoError(t, err)
+	assert.Equal(t, ResultSuccess, h.rec.wait(t).Result)
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []bool{true}, small[0], "the small body: one segment, Small")
+	assert.Equal(t, []bool{false, false, false}, small[1], "the large body's segments, the short last one too")
+}
+
 // While the network pauses, the bytes in hand are stored once their segment is FlushBy old:
 // progress counts them, and a stop during the pause would not fetch them again.
 func TestHeldSegmentIsStoredWhileTheNetworkPauses(t *testing.T) {
