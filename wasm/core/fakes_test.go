@@ -213,6 +213,11 @@ func (n *fakeNet) Fetch(ctx context.Context, req *Request, body any, rangeStart 
 	resp := &Response{Status: r.status, StatusText: "x", URL: req.URL, Type: "basic",
 		Headers: [][2]string{{"ETag", r.etag}, {"Content-Type", "application/octet-stream"}}}
 	data := r.body
+	if rangeStart >= int64(len(r.body)) && rangeStart > 0 && !r.noRange && (ifRange == "" || ifRange == r.etag) {
+		resp.Status = 416 // as Go's http.ServeContent: nothing from rangeStart on
+		resp.Headers = append(resp.Headers, [2]string{"Content-Range", fmt.Sprintf("bytes */%d", len(r.body))})
+		return resp, &fakeBody{net: n, data: []byte("416"), limit: 3, chunk: 3}, nil
+	}
 	if rangeStart > 0 && !r.noRange && (ifRange == "" || ifRange == r.etag) {
 		resp.Status = 206
 		resp.Headers = append(resp.Headers, [2]string{"Content-Range",
@@ -358,13 +363,20 @@ type harness struct {
 
 func newHarness(t *testing.T, store *memStore, net *fakeNet) *harness {
 	t.Helper()
+	return newHarnessWith(t, store, net, newRecorder())
+}
+
+// newHarnessWith starts the engine with rec, which may hold events already (a restart may
+// dispatch before the test could hold them).
+func newHarnessWith(t *testing.T, store *memStore, net *fakeNet, rec *recorder) *harness {
+	t.Helper()
 	if store == nil {
 		store = newMemStore()
 	}
 	if net == nil {
 		net = &fakeNet{res: map[string]*resource{}, chunk: 10000}
 	}
-	h := &harness{store: store, net: net, rec: newRecorder()}
+	h := &harness{store: store, net: net, rec: rec}
 	var n int
 	var mu sync.Mutex
 	h.e = New(Platform{Store: store, Fetcher: net, Notifier: h.rec, NewID: func() string {

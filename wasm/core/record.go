@@ -48,7 +48,11 @@ func (e *Engine) completeRecord(f *bgFetch, i int, release func()) (result strin
 			if result != "" {
 				return result
 			}
-			continue // a partial response ended early: ask for the rest
+			if e.stored(f, i) > before {
+				continue // a partial response ended early: ask for the rest
+			}
+			// Nothing came (an empty 206, a body restarted): a failure, or a server could keep us asking.
+			err = retryIf(e.retryable(f, i), io.ErrUnexpectedEOF)
 		}
 		// After a failure the body streams: each chunk shows the connection is alive.
 		whole = 0
@@ -65,6 +69,13 @@ func (e *Engine) completeRecord(f *bgFetch, i int, release func()) (result strin
 		}
 		backoff = min(backoff*2, max(e.cfg.MaxBackoff, e.cfg.RetryBackoff))
 	}
+}
+
+// retryable reports whether record i's request may be sent again after a failure.
+func (e *Engine) retryable(f *bgFetch, i int) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return f.doc.Records[i].Request.Method == "GET"
 }
 
 func (e *Engine) stored(f *bgFetch, i int) int64 {
@@ -108,6 +119,9 @@ func (e *Engine) attempt(f *bgFetch, i int, whole int64, release func()) (string
 	rec := f.doc.Records[i]
 	e.mu.Unlock()
 	retryable := rec.Request.Method == "GET"
+	if rec.Response != nil && rec.Length >= 0 && rec.Stored >= rec.Length {
+		return bodyResult(&rec), nil // stored whole before a stop cut off its result's write
+	}
 	body, err := e.requestBody(f, i, &rec)
 	if err != nil {
 		return "", err
@@ -127,6 +141,15 @@ func (e *Engine) attempt(f *bgFetch, i int, whole int64, release func()) (string
 	small := e.small(resp)
 	f.small.Store(small) // the fetch's next requests are likely alike
 	switch {
+	case rangeStart > 0 && resp.Status == 416 && rangeComplete(&rec, resp, rangeStart):
+		e.mu.Lock()
+		f.doc.Records[i].Length = rangeStart
+		rec = f.doc.Records[i]
+		e.mu.Unlock()
+		return bodyResult(&rec), nil // every byte was stored: only the result's write was missing
+	case rangeStart > 0 && resp.Status == 416: // the resource changed under the stored bytes
+		e.restartBody(f, i)
+		return "", nil
 	case rangeStart > 0 && resp.Status == 206:
 		length, ok := partialValid(&rec, resp, rangeStart)
 		if !ok {
@@ -233,7 +256,8 @@ func (e *Engine) startBody(f *bgFetch, i int, resp *Response) {
 		r.Sent = true
 	}
 	r.Length = -1
-	if resp.Status != 206 && resp.Header("Content-Encoding") == "" {
+	// Only a same-origin response shows whether Content-Length counts encoded bytes (as in small).
+	if resp.Status != 206 && resp.Type == "basic" && resp.Header("Content-Encoding") == "" {
 		if n, err := strconv.ParseInt(resp.Header("Content-Length"), 10, 64); err == nil {
 			r.Length = n
 		}
@@ -442,15 +466,33 @@ func partialValid(r *recordDoc, resp *Response, rangeStart int64) (int64, bool) 
 	if r.Length >= 0 && length >= 0 && length != r.Length {
 		return 0, false
 	}
-	for _, name := range []string{"ETag", "Last-Modified"} {
-		if old := r.Response.Header(name); old != "" && resp.Header(name) != "" && resp.Header(name) != old {
-			return 0, false
-		}
+	if !sameValidators(r.Response, resp) {
+		return 0, false
 	}
 	if length < 0 {
 		length = r.Length
 	}
 	return length, true
+}
+
+// sameValidators reports whether resp names no other version of the resource than stored does.
+func sameValidators(stored, resp *Response) bool {
+	for _, name := range []string{"ETag", "Last-Modified"} {
+		if old := stored.Header(name); old != "" && resp.Header(name) != "" && resp.Header(name) != old {
+			return false
+		}
+	}
+	return true
+}
+
+// rangeComplete reports whether a 416 to a request from rangeStart says the stored bytes are the
+// whole body: "Content-Range: bytes */N" with N == rangeStart, of the same version.
+func rangeComplete(r *recordDoc, resp *Response, rangeStart int64) bool {
+	n, ok := strings.CutPrefix(strings.TrimSpace(resp.Header("Content-Range")), "bytes */")
+	if !ok || n != strconv.FormatInt(rangeStart, 10) || !sameValidators(r.Response, resp) {
+		return false
+	}
+	return r.Length < 0 || r.Length == rangeStart
 }
 
 // parseContentRange parses "bytes first-last/complete" (complete may be "*" → -1).

@@ -1,0 +1,147 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// fetchFunc is a Fetcher made of one function, for servers the fake network does not play.
+type fetchFunc func(rangeStart int64) (*Response, Body, error)
+
+func (f fetchFunc) Fetch(_ context.Context, _ *Request, _ any, rangeStart int64, _ string, _ int64) (*Response, Body, error) {
+	return f(rangeStart)
+}
+
+// listBody yields its chunks, then err (io.EOF if nil).
+type listBody struct {
+	chunks [][]byte
+	err    error
+}
+
+func (b *listBody) Next(context.Context) (Chunk, error) {
+	if len(b.chunks) == 0 {
+		return nil, cmpOr(b.err, io.EOF)
+	}
+	c := b.chunks[0]
+	b.chunks = b.chunks[1:]
+	return bytesChunk(c), nil
+}
+
+func (b *listBody) Cancel() {}
+
+func cmpOr(err, or error) error {
+	if err != nil {
+		return err
+	}
+	return or
+}
+
+func newFuncHarness(t *testing.T, f Fetcher) *harness {
+	h := &harness{store: newMemStore(), rec: newRecorder()}
+	var n atomic.Int64
+	h.e = New(Platform{Store: h.store, Fetcher: f, Notifier: h.rec,
+		NewID: func() string { return fmt.Sprintf("uid-%d", n.Add(1)) }, Logf: t.Logf}, testConfig())
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	require.NoError(t, h.e.Start(ctx))
+	return h
+}
+
+// seedStored leaves what a worker stopped right after storing all of body, before the record's
+// result, leaves: length is the record's known length (-1 for none).
+func seedStored(store *memStore, url string, body []byte, length int64) {
+	store.seed(&fetchDoc{Version: SchemaVersion, UniqueID: "u1", ID: "x", Phase: phaseActive, Records: []recordDoc{{
+		Request:  get(url),
+		Response: &Response{Status: 200, StatusText: "OK", URL: url, Type: "basic", Headers: [][2]string{{"ETag", `"e"`}}},
+		Length:   length, Segments: 1, Stored: int64(len(body)),
+	}}})
+	store.segs["u1/0/0/0"] = body
+}
+
+func TestACompleteBodyWhoseResultWasNotStoredIsNotFetchedAgain(t *testing.T) {
+	body := pattern(65536, 3)
+	store := newMemStore()
+	seedStored(store, "https://a/x", body, int64(len(body)))
+	net := &fakeNet{res: map[string]*resource{"https://a/x": {status: 200, body: body, etag: `"e"`}}, chunk: 10000}
+	rec := newRecorder()
+	hold := rec.holdEvents()
+	h := newHarnessWith(t, store, net, rec)
+	final := h.waitWithBody(t, hold, "u1", body)
+	assert.Equal(t, ResultSuccess, final.Result)
+	assert.EqualValues(t, len(body), final.Downloaded)
+	net.mu.Lock()
+	defer net.mu.Unlock()
+	assert.Empty(t, net.log, "no request for a body stored whole")
+}
+
+func TestA416AfterEveryByteCompletesTheBody(t *testing.T) {
+	body := pattern(65536, 4)
+	store := newMemStore()
+	seedStored(store, "https://a/x", body, -1) // no Content-Length: only the server can tell it is whole
+	net := &fakeNet{res: map[string]*resource{"https://a/x": {status: 200, body: body, etag: `"e"`}}, chunk: 10000}
+	rec := newRecorder()
+	hold := rec.holdEvents()
+	h := newHarnessWith(t, store, net, rec)
+	final := h.waitWithBody(t, hold, "u1", body)
+	assert.Equal(t, ResultSuccess, final.Result)
+	assert.EqualValues(t, len(body), final.Downloaded)
+	net.mu.Lock()
+	defer net.mu.Unlock()
+	assert.Equal(t, []string{`GET https://a/x 65536 "e"`}, net.log)
+}
+
+func TestA416ForAShorterResourceRestartsTheBody(t *testing.T) {
+	store := newMemStore()
+	seedStored(store, "https://a/x", pattern(65536, 5), -1)
+	shorter := pattern(30000, 6) // the same URL now serves less than is stored
+	net := &fakeNet{res: map[string]*resource{"https://a/x": {status: 200, body: shorter, etag: `"e"`}}, chunk: 10000}
+	rec := newRecorder()
+	hold := rec.holdEvents()
+	h := newHarnessWith(t, store, net, rec)
+	final := h.waitWithBody(t, hold, "u1", shorter)
+	assert.Equal(t, ResultSuccess, final.Result)
+	assert.EqualValues(t, len(shorter), final.Downloaded)
+}
+
+func TestAnEmptyPartialResponseCountsAsAFailedAttempt(t *testing.T) {
+	var requests atomic.Int64
+	h := newFuncHarness(t, fetchFunc(func(rangeStart int64) (*Response, Body, error) {
+		requests.Add(1)
+		if rangeStart == 0 { // half the body, then the connection breaks
+			return &Response{Status: 200, Type: "basic", Headers: [][2]string{{"ETag", `"e"`}, {"Content-Length", "100"}}},
+				&listBody{chunks: [][]byte{make([]byte, 50)}, err: errors.New("TypeError: network error")}, nil
+		}
+		// every resume: a valid 206 head whose body ends at once
+		return &Response{Status: 206, Type: "basic", Headers: [][2]string{{"ETag", `"e"`},
+			{"Content-Range", fmt.Sprintf("bytes %d-99/100", rangeStart)}}}, &listBody{}, nil
+	}))
+	_, err := h.e.Fetch(context.Background(), "x", []Request{get("https://a/x")}, nil, Options{})
+	require.NoError(t, err)
+	final := h.rec.wait(t)
+	assert.Equal(t, ReasonFetchError, final.FailureReason)
+	assert.LessOrEqual(t, requests.Load(), int64(1+testConfig().MaxAttempts), "attempts that bring nothing are bounded")
+}
+
+func TestTheLengthOfACrossOriginResponseIsNotTrusted(t *testing.T) {
+	decoded := pattern(990, 7) // its Content-Length counts the encoded bytes, and its Content-Encoding is hidden
+	var requests atomic.Int64
+	h := newFuncHarness(t, fetchFunc(func(int64) (*Response, Body, error) {
+		requests.Add(1)
+		return &Response{Status: 200, Type: "cors", Headers: [][2]string{{"Content-Length", strconv.Itoa(1000)},
+			{"Last-Modified", "Wed, 01 Jan 2025 00:00:00 GMT"}}}, &listBody{chunks: [][]byte{decoded}}, nil
+	}))
+	s, err := h.e.Fetch(context.Background(), "x", []Request{get("https://cdn/x.zip")}, nil, Options{})
+	require.NoError(t, err)
+	hold := h.rec.holdEvents()
+	final := h.waitWithBody(t, hold, s.UniqueID, decoded)
+	assert.Equal(t, ResultSuccess, final.Result)
+	assert.EqualValues(t, 1, requests.Load())
+}
