@@ -50,7 +50,7 @@ func (a *API) Call(ctx context.Context, op string, args []byte, bodies safejs.Va
 	case "getIds":
 		return a.Engine.IDs(), nil
 	case "abort":
-		return a.Engine.Abort(string(in.GetStringBytes("uniqueId"))), nil
+		return a.Engine.Abort(ctx, string(in.GetStringBytes("uniqueId"))), nil
 	case "matchAll":
 		var query *core.Request
 		if q := in.Get("request"); q != nil && q.Type() == fastjson.TypeObject {

@@ -7,12 +7,14 @@ func (e *Engine) perform(f *bgFetch) {
 	var (
 		wg     sync.WaitGroup
 		mu     sync.Mutex
-		reason string // the first failure wins
+		reason string // the first failure wins, but for aborted
 	)
 	settle := func(result string) {
 		mu.Lock()
 		defer mu.Unlock()
-		if result != ResultSuccess && reason == "" {
+		// A record ends aborted when another's failure cancels the fetch: after a restart, settled
+		// in record order, it must not hide that failure (abort() itself wins in decide).
+		if result != ResultSuccess && (reason == "" || reason == ReasonAborted) {
 			reason = result
 		}
 		if result == ReasonDownloadTotalExceeded || result == ReasonQuotaExceeded {
@@ -53,6 +55,7 @@ func (e *Engine) perform(f *bgFetch) {
 
 // decide sets the result of f once its records have settled, then finishes it.
 func (e *Engine) decide(f *bgFetch, reason string) {
+	f.docMu.Lock()
 	e.mu.Lock()
 	if e.active[f.doc.ID] == f {
 		delete(e.active, f.doc.ID)
@@ -71,6 +74,7 @@ func (e *Engine) decide(f *bgFetch, reason string) {
 	if err := e.p.Store.Put(e.ctx, f.doc.UniqueID, doc, nil); err != nil {
 		e.p.Logf("bgfetch: storing the result of %q: %v", f.doc.ID, err)
 	}
+	f.docMu.Unlock()
 	e.finish(f)
 }
 

@@ -19,6 +19,7 @@ type Doc struct {
 // Phases of a stored fetch: a restart resumes, re-dispatches or deletes by phase.
 const (
 	phaseActive  = "active"  // downloading; in the active fetches map
+	phaseAborted = "aborted" // abort() removed it; its records end aborted, then the abort event
 	phaseDecided = "decided" // result set; completion event not yet settled
 	phaseSettled = "settled" // event settled; records unavailable, data to delete
 )

@@ -77,6 +77,7 @@ type bgFetch struct {
 	ctx              context.Context
 	cancel           context.CancelFunc
 	progress         *throttle
+	docMu            sync.Mutex // held while the fetch's own document is written: a stale one never lands last
 }
 
 // New creates an engine; Start must be called before use.
@@ -146,9 +147,14 @@ func (e *Engine) Start(ctx context.Context) error {
 	for _, d := range fetches {
 		e.seq = max(e.seq, d.Seq)
 		switch d.Phase {
-		case phaseActive:
+		case phaseActive, phaseAborted:
 			f := e.newFetch(d, nil)
-			e.active[d.ID], e.fetches[d.UniqueID] = f, f
+			e.fetches[d.UniqueID] = f
+			if d.Phase == phaseActive {
+				e.active[d.ID] = f
+			} else {
+				f.cancel() // abort() resolved true before the stop: it still gets its abort event
+			}
 			resume = append(resume, f)
 		case phaseDecided:
 			f := e.newFetch(d, nil)
@@ -257,8 +263,9 @@ func (e *Engine) Active() int {
 	return len(e.fetches)
 }
 
-// Abort removes an active fetch and stops its requests (SPEC §3.6).
-func (e *Engine) Abort(uniqueID string) bool {
+// Abort removes an active fetch and stops its requests (SPEC §3.6). The abort is stored before it
+// answers true, so a worker stopped right after still ends the fetch with its abort event.
+func (e *Engine) Abort(ctx context.Context, uniqueID string) bool {
 	e.mu.Lock()
 	f := e.fetches[uniqueID]
 	if f == nil || e.active[f.doc.ID] != f {
@@ -268,6 +275,19 @@ func (e *Engine) Abort(uniqueID string) bool {
 	delete(e.active, f.doc.ID)
 	e.mu.Unlock()
 	f.cancel()
+	f.docMu.Lock()
+	defer f.docMu.Unlock()
+	e.mu.Lock()
+	if f.doc.Phase != phaseActive { // decided meanwhile, as aborted: that document is newer
+		e.mu.Unlock()
+		return true
+	}
+	f.doc.Phase = phaseAborted
+	doc := f.doc.encode()
+	e.mu.Unlock()
+	if err := e.p.Store.Put(ctx, f.doc.UniqueID, doc, nil); err != nil {
+		e.p.Logf("bgfetch: storing the abort of %q: %v", f.doc.ID, err)
+	}
 	return true
 }
 

@@ -335,8 +335,8 @@ func TestAbortGivesAbortEventAndAbortedRecords(t *testing.T) {
 		v, _ := h.e.MatchAll(snap.UniqueID, nil, QueryOptions{})
 		return v[0].Result == ResultSuccess
 	}, 5*time.Second, time.Millisecond)
-	assert.True(t, h.e.Abort(snap.UniqueID))
-	assert.False(t, h.e.Abort(snap.UniqueID))
+	assert.True(t, h.e.Abort(context.Background(), snap.UniqueID))
+	assert.False(t, h.e.Abort(context.Background(), snap.UniqueID))
 	assert.Empty(t, h.e.IDs())
 	final := h.rec.wait(t)
 	assert.Equal(t, ReasonAborted, final.FailureReason)

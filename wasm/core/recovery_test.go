@@ -6,12 +6,54 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
+
+// stoppable is a store whose writes fail once stopped, as a worker's do when the browser stops it.
+type stoppable struct {
+	*memStore
+	mu      sync.Mutex
+	stopped bool
+}
+
+var errStopped = errors.New("the worker stopped")
+
+func (s *stoppable) stop() { s.mu.Lock(); s.stopped = true; s.mu.Unlock() }
+
+func (s *stoppable) check() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		return errStopped
+	}
+	return nil
+}
+
+func (s *stoppable) Put(ctx context.Context, uid string, doc Doc, seg *Segment) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	return s.memStore.Put(ctx, uid, doc, seg)
+}
+
+func (s *stoppable) Create(ctx context.Context, uid string, docs []Doc, bodies map[int]any) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	return s.memStore.Create(ctx, uid, docs, bodies)
+}
+
+func (s *stoppable) Delete(ctx context.Context, uid string) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	return s.memStore.Delete(ctx, uid)
+}
 
 // fetchFunc is a Fetcher made of one function, for servers the fake network does not play.
 type fetchFunc func(rangeStart int64) (*Response, Body, error)
@@ -53,6 +95,32 @@ func newFuncHarness(t *testing.T, f Fetcher) *harness {
 	t.Cleanup(cancel)
 	require.NoError(t, h.e.Start(ctx))
 	return h
+}
+
+func TestAbortIsStoredBeforeItAnswers(t *testing.T) {
+	store := &stoppable{memStore: newMemStore()}
+	net := &fakeNet{res: map[string]*resource{}, chunk: 10000}
+	gate := make(chan struct{})
+	net.res["https://a/x"] = &resource{status: 200, body: pattern(50000, 1), etag: `"e"`, gate: gate}
+	ctx, stop := context.WithCancel(context.Background())
+	first := New(Platform{Store: store, Fetcher: net, Notifier: newRecorder(), NewID: func() string { return "u1" }}, testConfig())
+	require.NoError(t, first.Start(ctx))
+	s, err := first.Fetch(ctx, "x", []Request{get("https://a/x")}, nil, Options{})
+	require.NoError(t, err)
+	gate <- struct{}{}
+	require.True(t, first.Abort(ctx, s.UniqueID))
+	store.stop() // the worker stops as soon as abort() has answered true
+	stop()
+	close(gate)
+
+	h := newHarness(t, store.memStore, net)
+	_, found, err := h.e.Get("x")
+	require.NoError(t, err)
+	assert.False(t, found, "an aborted fetch is not active again after a restart")
+	final := h.rec.wait(t)
+	assert.Equal(t, ResultFailure, final.Result)
+	assert.Equal(t, ReasonAborted, final.FailureReason)
+	assert.Contains(t, h.rec.eventList(), "event:backgroundfetchabort")
 }
 
 // seedStored leaves what a worker stopped right after storing all of body, before the record's
@@ -144,4 +212,18 @@ func TestTheLengthOfACrossOriginResponseIsNotTrusted(t *testing.T) {
 	final := h.waitWithBody(t, hold, s.UniqueID, decoded)
 	assert.Equal(t, ResultSuccess, final.Result)
 	assert.EqualValues(t, 1, requests.Load())
+}
+
+func TestARestartKeepsTheFailureThatCancelledTheFetch(t *testing.T) {
+	store := newMemStore()
+	// Record 1 passed downloadTotal, which cancelled record 0; the stop came before the decision was stored.
+	store.seed(&fetchDoc{Version: SchemaVersion, UniqueID: "u1", ID: "x", Phase: phaseActive,
+		Options: Options{DownloadTotal: 30000}, Records: []recordDoc{
+			{Request: get("https://a/0"), Length: -1, Result: ReasonAborted},
+			{Request: get("https://a/1"), Length: -1, Result: ReasonDownloadTotalExceeded},
+		}})
+	h := newHarness(t, store, nil)
+	final := h.rec.wait(t)
+	assert.Equal(t, ReasonDownloadTotalExceeded, final.FailureReason)
+	assert.Contains(t, h.rec.eventList(), "event:backgroundfetchfail")
 }
