@@ -34,8 +34,19 @@
     return s;
   }
 
+  // WebIDL's DOMString conversion: a Symbol is a TypeError, where String() would name it.
+  function domString(v) {
+    if (typeof v === 'symbol') throw new TypeError('Cannot convert a Symbol value to a string.');
+    return String(v);
+  }
+
   function illegalConstructor(token) {
     if (token !== KEY) throw new TypeError('Illegal constructor');
+  }
+
+  // An interface without a constructor has length 0 (WebIDL); the polyfill's takes its private token.
+  function noConstructor(Cls) {
+    Object.defineProperty(Cls, 'length', { value: 0 });
   }
 
   // WebIDL: attributes are enumerable accessors, operations enumerable methods, with a toStringTag.
@@ -48,10 +59,9 @@
       Object.defineProperty(proto, key, d);
     }
     for (const attr of attributes || []) {
-      Object.defineProperty(proto, attr, {
-        enumerable: true, configurable: true,
-        get: { [attr]() { return state(this, Cls)[attr]; } }[attr],
-      });
+      const get = function () { return state(this, Cls)[attr]; };
+      Object.defineProperty(get, 'name', { value: 'get ' + attr }); // as a class getter's is
+      Object.defineProperty(proto, attr, { enumerable: true, configurable: true, get });
     }
     Object.defineProperty(proto, Symbol.toStringTag, { value: name, configurable: true });
   }
@@ -93,8 +103,8 @@
       if (icon === null || typeof icon !== 'object' || icon.src === undefined) {
         throw new TypeError("Failed to read the 'src' property from 'ImageResource': Required member is undefined.");
       }
-      const out = { src: new URL(String(icon.src), g.location.href).href };
-      for (const k of ['sizes', 'type', 'label']) if (icon[k] !== undefined) out[k] = String(icon[k]);
+      const out = { src: new URL(domString(icon.src), g.location.href).href };
+      for (const k of ['sizes', 'type', 'label']) if (icon[k] !== undefined) out[k] = domString(icon[k]);
       return out;
     });
   }

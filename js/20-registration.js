@@ -11,7 +11,8 @@
 
     async match(request, options = {}) {
       if (arguments.length < 1) throw new TypeError("Failed to execute 'match': 1 argument required.");
-      const records = await this.matchAll(request, options);
+      // The argument is required: undefined is the URL "undefined", not "every record" as in matchAll.
+      const records = await this.matchAll(request === undefined ? 'undefined' : request, options);
       return records[0];
     }
 
@@ -45,16 +46,19 @@
   }
   idlInterface(BackgroundFetchRegistration, 'BackgroundFetchRegistration',
     ['id', 'uploadTotal', 'uploaded', 'downloadTotal', 'downloaded', 'result', 'failureReason', 'recordsAvailable']);
+  noConstructor(BackgroundFetchRegistration);
 
   class BackgroundFetchRecord {
     constructor(token) { illegalConstructor(token); }
     get responseReady() {
-      const s = state(this, BackgroundFetchRecord);
+      const s = internals.get(this); // a Promise attribute rejects on a wrong this (WebIDL), it does not throw
+      if (!s || !(this instanceof BackgroundFetchRecord)) return Promise.reject(new TypeError('Illegal invocation'));
       if (!s.responseReady) s.responseReady = responseFor(s.stored);
       return s.responseReady;
     }
   }
   idlInterface(BackgroundFetchRecord, 'BackgroundFetchRecord', ['request']);
+  noConstructor(BackgroundFetchRecord);
 
   // The stored response of one record, as one realm reads it. Once the record has settled its
   // segments are pinned: their handles keep the bytes readable after the fetch's data is deleted.
@@ -115,12 +119,19 @@
     const response = new Response(nullBody ? null : bodyStream(stored), {
       status: r.status, statusText: r.statusText, headers: r.headers,
     });
-    Object.defineProperties(response, {
+    return withFields(response, r);
+  }
+
+  // A Response made in JS has no url, type or redirected of its own: the stored ones are given to
+  // it, and to its clones (cache.put(request, response.clone()) is the common use).
+  function withFields(response, r) {
+    const clone = response.clone;
+    return Object.defineProperties(response, {
       url: { value: r.url, configurable: true },
       redirected: { value: r.redirected, configurable: true },
       type: { value: r.type || 'basic', configurable: true },
+      clone: { value: function () { return withFields(clone.call(this), r); }, configurable: true, writable: true },
     });
-    return response;
   }
 
   function unavailable(result) {

@@ -71,7 +71,7 @@
     async fetch(id, requests, options = {}) {
       const s = state(this, BackgroundFetchManager);
       if (arguments.length < 2) throw new TypeError("Failed to execute 'fetch': 2 arguments required.");
-      id = String(id);
+      id = domString(id);
       const list = (typeof requests === 'object' && requests !== null && !(requests instanceof Request) &&
         typeof requests[Symbol.iterator] === 'function') ? [...requests] : [requests];
       const serialized = [];
@@ -95,7 +95,7 @@
       const opts = options || {};
       const snap = await s.client.call('fetch', {
         id, requests: serialized,
-        options: { downloadTotal: unsignedLongLong(opts.downloadTotal), title: opts.title === undefined ? '' : String(opts.title),
+        options: { downloadTotal: unsignedLongLong(opts.downloadTotal), title: opts.title === undefined ? '' : domString(opts.title),
           icons: imageResources(opts.icons) },
       }, bodies);
       return s.client.instanceFor(snap);
@@ -104,7 +104,7 @@
     async get(id) {
       const s = state(this, BackgroundFetchManager);
       if (arguments.length < 1) throw new TypeError("Failed to execute 'get': 1 argument required.");
-      id = String(id);
+      id = domString(id);
       if (id === '') throw new TypeError('The provided id is invalid.');
       if (!s.client.registration.active) return undefined;
       const snap = await s.client.call('get', { id });
@@ -118,6 +118,7 @@
     }
   }
   idlInterface(BackgroundFetchManager, 'BackgroundFetchManager');
+  noConstructor(BackgroundFetchManager);
 
   // The "background-fetch" permission, where the browser knows it (SPEC §3.1 step 6.1).
   async function permissionDenied() {

@@ -41,7 +41,7 @@
         if (!es) throw new TypeError('Illegal invocation');
         const opts = options === null || options === undefined ? {} : options;
         imageResources(opts.icons); // the dictionary is converted first (WebIDL), so a bad icon is a TypeError
-        if (opts.title !== undefined) String(opts.title);
+        if (opts.title !== undefined) domString(opts.title);
         if (es.uiUpdated || !isActive(es)) {
           throw new DOMException('updateUI may be called once, while the event is active.', 'InvalidStateError');
         }

@@ -94,6 +94,9 @@ async function report(event, extra) {
     item.requestSHA256 = await within(rec.request.arrayBuffer().then(sha256), 10000);
     try {
       const res = await within(rec.responseReady, 30000, new Error('Timeout'));
+      const copy = res.clone(); // what cache.put(request, response.clone()) would store
+      Object.assign(item, { cloneURL: copy.url, cloneRedirected: copy.redirected, cloneType: copy.type });
+      if (copy.body) copy.body.cancel(); // its tee branch would otherwise hold every byte read
       const body = await within(res.arrayBuffer(), 60000, new Error('Timeout'));
       Object.assign(item, { status: res.status, statusText: res.statusText, size: body.byteLength, sha256: await sha256(body),
         contentLength: res.headers.get('content-length'), type: res.type, responseURL: res.url, redirected: res.redirected,

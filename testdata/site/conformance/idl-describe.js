@@ -13,14 +13,14 @@ self.describeIDL = function describeIDL(realm) {
     BackgroundFetchRegistration: { abort: 0, match: 1, matchAll: 0 },
     BackgroundFetchUpdateUIEvent: { updateUI: 0 },
   };
-  const out = { realm, exposed: {}, attributes: {}, operations: {}, constructs: {}, tags: {}, parents: {}, handlers: {}, registrationGetter: null };
+  const out = { realm, exposed: {}, attributes: {}, operations: {}, constructs: {}, tags: {}, parents: {}, handlers: {}, lengths: {}, registrationGetter: null };
   for (const n of names) out.exposed[n] = typeof self[n] === 'function';
   for (const [iface, attrs] of Object.entries(attributes)) {
     if (!out.exposed[iface]) continue;
     for (const a of attrs) {
       const d = Object.getOwnPropertyDescriptor(self[iface].prototype, a);
       out.attributes[iface + '.' + a] = d ? { accessor: typeof d.get === 'function', setter: typeof d.set === 'function',
-        enumerable: d.enumerable, configurable: d.configurable } : null;
+        enumerable: d.enumerable, configurable: d.configurable, name: d.get && d.get.name } : null;
     }
   }
   for (const [iface, ops] of Object.entries(operations)) {
@@ -39,6 +39,7 @@ self.describeIDL = function describeIDL(realm) {
     } catch (e) {
       out.constructs[n] = e instanceof TypeError ? 'TypeError' : 'other:' + (e && e.name);
     }
+    if (!n.endsWith('Event')) out.lengths[n] = self[n].length; // no constructor: 0
     const tag = Object.getOwnPropertyDescriptor(self[n].prototype, Symbol.toStringTag);
     out.tags[n] = tag ? tag.value : null;
     out.parents[n] = Object.getPrototypeOf(self[n].prototype).constructor.name;

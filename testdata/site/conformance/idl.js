@@ -6,14 +6,16 @@
   function shape(t, d) {
     for (const [name, a] of Object.entries(d.attributes)) {
       const settable = name.endsWith('.onprogress');
-      t.check('attribute ' + name, a && a.accessor && a.enumerable && a.configurable && a.setter === settable,
-        'want an enumerable, configurable accessor' + (settable ? ' with a setter' : ', read-only') + ', got ' + JSON.stringify(a));
+      t.check('attribute ' + name, a && a.accessor && a.enumerable && a.configurable && a.setter === settable &&
+        a.name === 'get ' + name.split('.')[1],
+        'want an enumerable, configurable accessor named "get …"' + (settable ? ' with a setter' : ', read-only') + ', got ' + JSON.stringify(a));
     }
     for (const [name, o] of Object.entries(d.operations)) {
       t.check('operation ' + name, o && o.length === o.want && o.enumerable && o.writable && o.configurable,
         'want length ' + (o && o.want) + ', enumerable, writable, configurable; got ' + JSON.stringify(o));
     }
     for (const [name, tag] of Object.entries(d.tags)) t.equal('toStringTag ' + name, tag, name);
+    for (const [name, n] of Object.entries(d.lengths)) t.equal('interface length ' + name, n, 0);
   }
 
   function workerRealm() {
@@ -87,6 +89,10 @@
     let threw = null;
     try { Object.getOwnPropertyDescriptor(BackgroundFetchRegistration.prototype, 'id').get.call({}); } catch (e) { threw = e; }
     t.check('id getter on a non-registration throws TypeError', threw instanceof TypeError, String(threw));
+    let ready = null;
+    try { ready = Object.getOwnPropertyDescriptor(BackgroundFetchRecord.prototype, 'responseReady').get.call({}); } catch (e) { ready = e; }
+    t.check('responseReady on a non-record is a promise', ready instanceof Promise, String(ready));
+    if (ready instanceof Promise) await t.rejects('which rejects with TypeError', () => ready, 'TypeError');
   });
 
   scenario('idl-same-registration-object', async (t) => {

@@ -11,6 +11,7 @@
     t.equal('both', await count({ ignoreSearch: true, ignoreMethod: true }), 4);
     t.check('a fragment is ignored', (await r.match(base + '#part')) !== undefined, 'no match');
     t.equal('match() of nothing is undefined', await r.match('/nothing-like-this'), undefined);
+    t.equal('match(undefined) asks for the URL "undefined"', await r.match(undefined), undefined);
     await t.held(id);
     t.equal('plain, once settled', await count(), 2);
     await t.release(id);

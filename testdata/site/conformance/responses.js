@@ -34,6 +34,9 @@
     t.equal('record.request keeps the URL asked for', rec.url, t.url('/redirect?to=' + encodeURIComponent('/files/1k?t=' + id)));
     t.equal('response url is the final URL', rec.responseURL, t.url('/files/1k?t=' + id));
     t.equal('redirected', rec.redirected, true);
+    t.equal('a clone keeps the url', rec.cloneURL, t.url('/files/1k?t=' + id));
+    t.equal('a clone keeps redirected', rec.cloneRedirected, true);
+    t.equal('a clone keeps the type', rec.cloneType, rec.type);
     t.equal('body', rec.sha256, await t.serverSHA('/files/1k'));
   });
 

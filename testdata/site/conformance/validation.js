@@ -146,6 +146,8 @@
     await t.rejects('get() without an argument', () => bf.get(), 'TypeError');
     await t.rejects("get('')", () => bf.get(''), 'TypeError');
     t.equal('get() of an unknown id is undefined', await bf.get('no-such-fetch'), undefined);
+    await t.rejects('get(Symbol())', () => bf.get(Symbol('x')), 'TypeError'); // WebIDL DOMString
+    await t.rejects('fetch(Symbol(), url)', () => bf.fetch(Symbol('x'), '/files/1k'), 'TypeError');
   });
 
   scenario('getids-order', async (t) => {
