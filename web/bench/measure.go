@@ -372,16 +372,25 @@ func resumeWaste(p *page, stop func() error, files *server.Server, size int64) (
 		return 0, fmt.Errorf("resume: %s", fr.Event)
 	}
 	var sent, requests int64
+	var entries []server.Entry
 	for _, e := range files.Log() {
 		if e.Path == path && e.RawQuery == query {
 			sent += e.Bytes
 			requests++
+			entries = append(entries, e)
 		}
 	}
 	if requests < 2 {
 		return 0, errNoStop
 	}
-	return float64(sent-size) / float64(requests-1), nil
+	waste := float64(sent-size) / float64(requests-1)
+	if waste > 8*mib { // beyond two segments: the wire, for whoever reads the figure
+		for _, e := range entries {
+			fmt.Fprintf(os.Stderr, "bench: resume waste %.1f MiB: %s %q → %d, %d bytes, %s–%s\n", waste/mib, e.Method,
+				e.Range, e.Status, e.Bytes, e.Start.Format("15:04:05.000"), e.End.Format("15:04:05.000"))
+		}
+	}
+	return waste, nil
 }
 
 func stopWorkers(ch *browser.Chromium) error {
