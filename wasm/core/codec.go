@@ -74,10 +74,14 @@ func (r *Request) InitJSON(rangeStart int64, ifRange string) []byte {
 	if mode != "cors" && mode != "same-origin" { // navigate and no-cors cannot be asked of fetch() here
 		mode = ""
 	}
+	redirect := r.Redirect
+	if redirect == "manual" { // an opaque redirect has no body to store: Chromium follows it too
+		redirect = "follow"
+	}
 	w := &jsonWriter{b: make([]byte, 0, 256)}
 	w.begin('{')
 	w.key("headers").headers(headers)
-	for _, f := range [][2]string{{"method", r.Method}, {"credentials", r.Credentials}, {"redirect", r.Redirect},
+	for _, f := range [][2]string{{"method", r.Method}, {"credentials", r.Credentials}, {"redirect", redirect},
 		{"mode", mode}, {"cache", cache}, {"integrity", integrity}, {"referrerPolicy", r.ReferrerPolicy}} {
 		if f[1] != "" {
 			w.key(f[0]).str(f[1])

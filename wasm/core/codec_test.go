@@ -100,7 +100,7 @@ func TestRequestInitJSON(t *testing.T) {
 	assert.JSONEq(t, `{"headers":[["X-A","1"],["Range","bytes=10-"],["If-Range","\"v1\""]],"method":"GET",`+
 		`"credentials":"include","redirect":"follow","mode":"cors","cache":"no-store"}`, string(r.InitJSON(10, `"v1"`)))
 	assert.Equal(t, [][2]string{{"X-A", "1"}}, r.Headers, "the stored request is unchanged")
-	r.Mode, r.Cache, r.ReferrerPolicy = "navigate", "only-if-cached", "no-referrer"
+	r.Mode, r.Cache, r.ReferrerPolicy, r.Redirect = "navigate", "only-if-cached", "no-referrer", "manual"
 	assert.JSONEq(t, `{"headers":[["X-A","1"]],"method":"GET","credentials":"include","redirect":"follow",`+
 		`"integrity":"sha256-x","referrerPolicy":"no-referrer"}`, string(r.InitJSON(0, "")))
 }

@@ -40,6 +40,19 @@
     t.equal('body', rec.sha256, await t.serverSHA('/files/1k'));
   });
 
+  // redirect: 'manual' would give an opaque redirect (status 0), with no body to store and no way to
+  // be a Response made in JS: the redirect is followed, as native Chromium does.
+  scenario('response-manual-redirect', async (t) => {
+    const id = t.id();
+    const path = '/files/1k?t=' + id;
+    await t.fetch(id, new Request('/redirect?to=' + encodeURIComponent(path), { redirect: 'manual' }));
+    const ev = await t.event(id);
+    t.equal('result', ev.result, 'success');
+    const rec = ev.records[0] || {};
+    t.equal('response url is the final URL', rec.responseURL, t.url(path));
+    t.equal('body', rec.sha256, await t.serverSHA('/files/1k'));
+  });
+
   scenario('response-cors', async (t) => {
     const id = t.id();
     const url = t.crossOrigin('/files/2k?header=X-Secret:1&t=' + id);
