@@ -3,6 +3,25 @@
   const CALL_TIMEOUT = 60000;
   const KEEPALIVE_EVERY = 10000;
 
+  // activeWorkerCall makes a call to the engine of registration's active worker, over postMessage.
+  function activeWorkerCall(registration, op, args, bodies) {
+    return new Promise((resolve, reject) => {
+      const worker = registration.active;
+      if (!worker) { reject(new TypeError('The service worker registration has no active worker.')); return; }
+      const { port1, port2 } = new MessageChannel();
+      const timer = setTimeout(() => {
+        port1.close();
+        reject(new TypeError('The service worker did not answer; it must importScripts bgfetch.js first.'));
+      }, CALL_TIMEOUT);
+      port1.onmessage = (e) => {
+        clearTimeout(timer);
+        port1.close();
+        if (e.data && e.data.error) reject(toError(e.data.error)); else resolve(e.data.result);
+      };
+      worker.postMessage({ __bgfetch: { op, args: JSON.stringify(args), bodies: bodies || null } }, [port2]);
+    });
+  }
+
   function installPage() {
     const clients = new Map(); // scope → Client
 
@@ -32,21 +51,7 @@
     }
 
     function pageTransport(c) {
-      return (op, args, bodies) => new Promise((resolve, reject) => {
-        const worker = c.registration.active;
-        if (!worker) { reject(new TypeError('The service worker registration has no active worker.')); return; }
-        const { port1, port2 } = new MessageChannel();
-        const timer = setTimeout(() => {
-          port1.close();
-          reject(new TypeError('The service worker did not answer; it must importScripts bgfetch.js first.'));
-        }, CALL_TIMEOUT);
-        port1.onmessage = (e) => {
-          clearTimeout(timer);
-          port1.close();
-          if (e.data && e.data.error) reject(toError(e.data.error)); else resolve(e.data.result);
-        };
-        worker.postMessage({ __bgfetch: { op, args: JSON.stringify(args), bodies: bodies || null } }, [port2]);
-      });
+      return (op, args, bodies) => activeWorkerCall(c.registration, op, args, bodies);
     }
 
     // Short periodic messages keep the worker running while its fetches are active.

@@ -33,7 +33,33 @@
     // With config.debug, benchmarks read the engine's memory and start-up time here.
     const debug = { memory: null, readyAt: 0 };
     if (config.debug) g.__bgfetchDebug = debug;
-    const client = new Client(g.registration, (op, args, bodies) => engineCall(op, JSON.stringify(args), bodies));
+    // A new version waiting behind the active worker (in its install handler, say) cannot run its
+    // engine yet (engineLock): its calls go to the active worker's, as a page's do, and it follows
+    // their updates on the channel until it is activated.
+    let following = null;
+    let installing = false; // between this copy's install and activate events
+    g.addEventListener('install', () => { installing = true; });
+    // Firefox has no self.serviceWorker: there, a copy that was installed and not yet activated, or
+    // one of another script URL than the active worker's, is a new version.
+    const waiting = () => {
+      const active = g.registration.active;
+      if (!active) return false;
+      if (g.serviceWorker) return active !== g.serviceWorker;
+      return installing || active.scriptURL !== g.location.href;
+    };
+    const client = new Client(g.registration, (op, args, bodies) => {
+      if (!waiting()) return engineCall(op, JSON.stringify(args), bodies);
+      if (!following) {
+        following = new BroadcastChannel(channelName(scope));
+        following.onmessage = (e) => { if (e.data && e.data.bgfetch === 'update') client.update(e.data.snapshot); };
+      }
+      return activeWorkerCall(g.registration, op, args, bodies);
+    });
+    g.addEventListener('activate', () => {
+      installing = false;
+      if (following) following.close(); // its own engine's updates come from the engine itself
+      following = null;
+    });
 
     // compile and openStore keep what succeeds and begin again after a failure.
     function compile(started) {

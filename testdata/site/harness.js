@@ -116,6 +116,14 @@
       while (w.state === 'installing') await new Promise((r) => setTimeout(r, 20));
       return w.state;
     },
+    // What the install handler of scope's waiting version got from getIds() (sw.js, ?call=1).
+    async installCall(scope) {
+      const reg = await navigator.serviceWorker.getRegistration(scope);
+      const { port1, port2 } = new MessageChannel();
+      const answer = new Promise((resolve) => { port1.onmessage = (e) => resolve(e.data); });
+      reg.waiting.postMessage({ type: 'installCall' }, [port2]);
+      return answer;
+    },
     async unregister(scope) {
       unregistered = await navigator.serviceWorker.getRegistration(scope);
       return unregistered.unregister();

@@ -5,7 +5,14 @@
 self.BGFETCH_CONFIG = { debug: true, stallTimeout: 3000 };
 if (!self.location.search.includes('native=1')) importScripts('/dist/bgfetch.js');
 
-self.addEventListener('install', () => { if (!self.location.search.includes('wait=1')) self.skipWaiting(); });
+// ?call=1: the install handler calls getIds(), which a waiting version answers from the active worker.
+let installCall = 'not made';
+self.addEventListener('install', (e) => {
+  if (!self.location.search.includes('wait=1')) self.skipWaiting();
+  if (self.location.search.includes('call=1')) {
+    e.waitUntil(within(self.registration.backgroundFetch.getIds(), 10000).then((ids) => { installCall = ids; }, (err) => { installCall = 'rejected: ' + err; }));
+  }
+});
 self.addEventListener('activate', (e) => e.waitUntil(self.clients.claim()));
 
 const held = new Map(); // id → resolve: events held open until the page releases them (once per id)
@@ -159,6 +166,8 @@ self.addEventListener('message', (e) => {
       if (a) kept.set(d.id, a);
       reply({ found: !!a, same: a === b });
     })());
+  } else if (d.type === 'installCall') {
+    reply(installCall);
   } else if (d.type === 'idl') {
     reply(self.describeIDL ? self.describeIDL('serviceworker') : null);
   } else if (d.type === 'unregister') { // the worker unregisters itself, then tries a new fetch

@@ -87,8 +87,11 @@ func newWorkerVersionWaits(s *session) {
 	const scope = "/update/"
 	path := s.downloading("update", scope, 8388608) // about 4 s
 	var state string
-	s.eval(&state, `harness.update("v=2&wait=1", %s)`, js(scope))
+	s.eval(&state, `harness.update("v=2&wait=1&call=1", %s)`, js(scope))
 	require.Equal(t, "installed", state, "the new version waits behind the active one")
+	var ids any
+	s.eval(&ids, `harness.installCall(%s)`, js(scope))
+	assert.Equal(t, []any{"update"}, ids, "getIds() in the new version's install handler answers from the active worker")
 	var cur snapshot
 	s.eval(&cur, `harness.current("update")`)
 	require.Less(t, cur.Downloaded, uint64(32<<20), "the download still runs once the new version has installed")
