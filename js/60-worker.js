@@ -33,22 +33,24 @@
     // With config.debug, benchmarks read the engine's memory and start-up time here.
     const debug = { memory: null, readyAt: 0 };
     if (config.debug) g.__bgfetchDebug = debug;
-    // A new version waiting behind the active worker (in its install handler, say) cannot run its
-    // engine yet (engineLock): its calls go to the active worker's, as a page's do, and it follows
-    // their updates on the channel until it is activated.
+    // A new version, until it is activated, leaves the engine to the active worker: it does not take
+    // the engine lock (engineLock) the active worker may need, and its calls (in its install handler,
+    // say) go to the active worker's engine, as a page's do; it follows their updates on the channel.
+    // Firefox has no self.serviceWorker: there a copy counts as new between its install and activate
+    // events, and it may have started its engine as it was evaluated; if that engine got the lock
+    // (the active worker was stopped), the copy answers its own calls, or they would wait for it.
     let following = null;
-    let installing = false; // between this copy's install and activate events
+    let installing = false;
+    let lockHeld = false; // this copy's engine holds the engine lock
     g.addEventListener('install', () => { installing = true; });
-    // Firefox has no self.serviceWorker: there, a copy that was installed and not yet activated, or
-    // one of another script URL than the active worker's, is a new version.
-    const waiting = () => {
+    const notYetActive = () => {
       const active = g.registration.active;
-      if (!active) return false;
-      if (g.serviceWorker) return active !== g.serviceWorker;
-      return installing || active.scriptURL !== g.location.href;
+      if (!active) return false; // the first version: nobody else can run the engine
+      if (g.serviceWorker) return active !== g.serviceWorker && ['parsed', 'installing', 'installed'].includes(g.serviceWorker.state);
+      return installing;
     };
     const client = new Client(g.registration, (op, args, bodies) => {
-      if (!waiting()) return engineCall(op, JSON.stringify(args), bodies);
+      if (!notYetActive() || lockHeld) return engineCall(op, JSON.stringify(args), bodies);
       if (!following) {
         following = new BroadcastChannel(channelName(scope));
         following.onmessage = (e) => { if (e.data && e.data.bgfetch === 'update') client.update(e.data.snapshot); };
@@ -57,6 +59,7 @@
     });
     g.addEventListener('activate', () => {
       installing = false;
+      if (!retired) startEngine().catch((e) => console.error(e)); // its turn: it waits for the old worker's engine to end
       if (following) following.close(); // its own engine's updates come from the engine itself
       following = null;
     });
@@ -103,7 +106,8 @@
       if (engine) return engine;
       const io = bodyIO();
       const locked = engineLock();
-      const unlock = () => locked.then((release) => release(), () => {});
+      locked.then(() => { lockHeld = true; }, () => {});
+      const unlock = () => locked.then((release) => { lockHeld = false; release(); }, () => {});
       const current = engine = new Promise((resolve, reject) => {
         const loaded = locked.then(() => openStore()).then((db) => { // read while the module compiles
           if (engine === current) engineDB = db;
@@ -231,5 +235,6 @@
       await new Promise((resolve) => { if (isActive(es)) es.waiters.push(resolve); else resolve(); });
     }
 
-    startEngine().catch((e) => console.error(e)); // recover stored fetches at every worker start
+    // Recover stored fetches at every worker start, unless another version is the active one.
+    if (!notYetActive()) startEngine().catch((e) => console.error(e));
   }
