@@ -214,6 +214,9 @@ func (e *Engine) Fetch(ctx context.Context, id string, reqs []Request, bodies ma
 		e.mu.Lock()
 		delete(e.active, id)
 		e.mu.Unlock()
+		if IsQuotaExceeded(err) { // SPEC §3.1: storing the registration needs space too
+			return Snapshot{}, quotaExceeded("There is not enough storage to store the registration.")
+		}
 		return Snapshot{}, typeError("Failed to store registration: %v", err)
 	}
 	e.mu.Lock()

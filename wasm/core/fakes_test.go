@@ -27,7 +27,8 @@ type memStore struct {
 	segs   map[string][]byte // "uid/record/gen/seq"
 	puts   int
 	// failPut, when set, is the error of every Put that carries a segment.
-	failPut error
+	failPut    error
+	failCreate error // when set, Create fails with it
 	// holdSegments, when set, makes every Put that carries a segment wait until it is closed.
 	holdSegments chan struct{}
 	// onPut, when set, sees every Put that succeeds.
@@ -68,6 +69,9 @@ func (s *memStore) seed(d *fetchDoc) {
 func (s *memStore) Create(_ context.Context, uid string, docs []Doc, bodies map[int]any) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.failCreate != nil {
+		return s.failCreate
+	}
 	for _, doc := range docs {
 		s.docs[docKey(uid, doc)] = doc.JSON
 	}

@@ -250,7 +250,11 @@ func resetBodyLocked(r *recordDoc) {
 func (e *Engine) startBody(f *bgFetch, i int, resp *Response) {
 	e.mu.Lock()
 	r := &f.doc.Records[i]
+	gen := r.Generation
 	resetBodyLocked(r)
+	if r.Response != nil && r.Generation == gen {
+		r.Generation++ // a reader may hold the earlier response's head: its body must not be this one
+	}
 	r.Response = exposed(resp)
 	if r.Request.HasBody { // a response means the server has the whole request body
 		r.Sent = true

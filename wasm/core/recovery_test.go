@@ -227,3 +227,45 @@ func TestARestartKeepsTheFailureThatCancelledTheFetch(t *testing.T) {
 	assert.Equal(t, ReasonDownloadTotalExceeded, final.FailureReason)
 	assert.Contains(t, h.rec.eventList(), "event:backgroundfetchfail")
 }
+
+func TestAResponseThatReplacesAnotherStartsANewGeneration(t *testing.T) {
+	var n atomic.Int64
+	h := newFuncHarness(t, fetchFunc(func(int64) (*Response, Body, error) {
+		if n.Add(1) == 1 { // a head, then the connection breaks before the first byte
+			return &Response{Status: 200, StatusText: "OK", Type: "basic", Headers: [][2]string{{"ETag", `"v1"`},
+				{"Content-Type", "application/zip"}}}, &listBody{err: errors.New("TypeError: network error")}, nil
+		}
+		return &Response{Status: 503, StatusText: "Service Unavailable", Type: "basic",
+			Headers: [][2]string{{"Content-Type", "text/html"}}}, &listBody{chunks: [][]byte{[]byte("<h1>down</h1>")}}, nil
+	}))
+	hold := h.rec.holdEvents()
+	ctx := context.Background()
+	s, err := h.e.Fetch(ctx, "x", []Request{get("https://a/f.zip")}, nil, Options{})
+	require.NoError(t, err)
+	views, err := h.e.MatchAll(s.UniqueID, nil, QueryOptions{})
+	require.NoError(t, err)
+	v := views[0]
+	for v.Response == nil && v.Result == "" { // as responseReady waits for a head
+		v, err = h.e.WaitRecord(ctx, v)
+		require.NoError(t, err)
+	}
+	first := v
+	for v.Result == "" {
+		v, err = h.e.WaitRecord(ctx, v)
+		require.NoError(t, err)
+	}
+	close(hold)
+	h.rec.wait(t)
+	require.Equal(t, 200, first.Response.Status, "a reader got the first head")
+	assert.Equal(t, 503, v.Response.Status)
+	assert.NotEqual(t, first.Generation, v.Generation, "the 503's body is not the 200's: its reader must fail, not read it")
+}
+
+func TestAQuotaErrorStoringANewFetchIsQuotaExceeded(t *testing.T) {
+	h := newHarness(t, nil, nil)
+	h.store.failCreate = &Error{Name: "QuotaExceededError", Message: "full"}
+	_, err := h.e.Fetch(context.Background(), "x", []Request{get("https://a/x")}, nil, Options{})
+	assert.True(t, IsQuotaExceeded(err), "got %v", err)
+	_, found, _ := h.e.Get("x")
+	assert.False(t, found)
+}
