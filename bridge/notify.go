@@ -28,7 +28,7 @@ type Notifier struct {
 // NewNotifier opens the registration's channel; pages acknowledge final updates on it. io is
 // the shim's I/O helper (js/55-io.js), which announces updates.
 func NewNotifier(host, io safejs.Value, channelName string) (*Notifier, error) {
-	ch, err := safejs.MustGetGlobal("BroadcastChannel").New(channelName)
+	ch, err := io.Call("channel", channelName) // closed by the shim when the instance exits
 	if err != nil {
 		return nil, err
 	}
@@ -52,7 +52,7 @@ func NewNotifier(host, io safejs.Value, channelName string) (*Notifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	_ = ch.Set("onmessage", onMessage.Value()) // lives as long as the instance
+	_ = ch.Set("onmessage", onMessage.Value())
 	return n, nil
 }
 

@@ -118,6 +118,7 @@
     const NOT_YET = {};
     const BATCH = 1 << 20; // the most one read() returns beyond its first chunk
     const live = new Set(); // the AbortControllers of requests whose bodies have not ended, for stop()
+    const channels = []; // the instance's BroadcastChannels: their handlers call into it, so stop() closes them
     let stopped = false;
 
     // read → [ended, ...chunks]: it waits for one chunk, then takes the chunks the stream already
@@ -198,11 +199,19 @@
         promise.then((v) => tell(true, v), (e) => tell(false, e));
       },
       // stop is for an instance that has exited: its requests are aborted, so they hold no connection,
-      // and what they still report is dropped (the instance can no longer take it).
+      // what they still report is dropped (the instance can no longer take it), and its channels closed:
+      // a message would call into the exited instance (an error each time) and keep its memory.
       stop() {
         stopped = true;
         for (const c of live) c.abort();
         live.clear();
+        for (const c of channels.splice(0)) c.close();
+      },
+      // channel opens a BroadcastChannel that lives as long as the instance (until stop()).
+      channel(name) {
+        const c = new BroadcastChannel(name);
+        channels.push(c);
+        return c;
       },
       // commit makes ops one readwrite transaction of the engine's database and resolves when it
       // commits. The ops are flat arguments (bridge/idb.go), so Go crosses once per transaction,

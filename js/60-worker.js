@@ -131,6 +131,8 @@
         compile().then((module) => WebAssembly.instantiate(module, go.importObject)).then((instance) => {
           if (config.debug) debug.memory = instance.exports.mem;
           const exited = () => {
+            // wasm_exec.js leaves the instance's pending timers, which would resume it (an error each).
+            if (go._scheduledTimeouts) for (const t of go._scheduledTimeouts.values()) clearTimeout(t);
             unlock();
             reject(new TypeError('bgfetch engine: it ended before it was ready')); // no-op once ready
             engineExited(current, io);

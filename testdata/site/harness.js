@@ -86,6 +86,7 @@
       return true;
     },
     reports(id) { return log.filter((e) => e.kind === 'worker' && e.id === id); },
+    workerErrors() { return workerErrors.slice(); }, // uncaught errors and unhandled rejections in the worker
     // Makes the worker's Go instance panic; the call itself is never answered.
     async crashEngine() {
       (await registration()).active.postMessage({ __bgfetch: { op: 'crash', args: '{}' } });

@@ -203,6 +203,9 @@ func engineCrashIsRecovered(s *session) {
 	assert.Contains(t, ids, "crash", "a new engine answers and recovered the fetch")
 
 	progress, worker := s.finished("crash", 2*time.Minute)
+	var errs []string
+	s.eval(&errs, `harness.workerErrors()`)
+	assert.Empty(t, errs, "the exited instance gets no more calls (its channel is closed)")
 	require.NotEmpty(t, progress)
 	var last uint64
 	for _, p := range progress {
