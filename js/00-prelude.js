@@ -70,18 +70,24 @@
     Object.defineProperty(g, name, { value, writable: true, configurable: true, enumerable: false });
   }
 
-  // Turns an engine rejection ({name, message}) into the exception the spec names.
+  // Turns an engine rejection ({name, message, transient}) into the exception the spec names.
   function toError(e) {
     if (e instanceof Error || e instanceof DOMException) return e;
     const name = (e && e.name) || 'TypeError';
     const message = (e && e.message) || String(e);
-    if (name === 'TypeError') return new TypeError(message);
+    if (name === 'TypeError') return e && e.transient ? transientError(message) : new TypeError(message);
     if (name === 'QuotaExceededError' && typeof g.QuotaExceededError === 'function') return new g.QuotaExceededError(message);
     return new DOMException(message, name);
   }
 
   function plainError(e) {
-    return { name: (e && e.name) || 'TypeError', message: (e && e.message) || String(e) };
+    return { name: (e && e.name) || 'TypeError', message: (e && e.message) || String(e), transient: !!(e && e.transient) };
+  }
+
+  // transientError is a call's failure that the same call may not meet again: the engine stopped
+  // under it (and restarts), or the worker gave no answer (it was stopped). Internal readers retry.
+  function transientError(message) {
+    return Object.assign(new TypeError(message), { transient: true });
   }
 
   // WebIDL unsigned long long: truncate, then modulo 2^64; kept below 2^64 so the engine can parse it.

@@ -67,8 +67,21 @@
       Object.assign(this, { client, db, view, pinned: null });
     }
 
+    // refresh waits for the record to change. A worker stopped meanwhile restarts and resumes the
+    // download, so a transient failure is asked again (a few times, not forever). Another refresh
+    // (the final update's, which pins the record) may move the view on first: its answer stands.
     async refresh() {
-      this.view = await this.client.call('waitRecord', this.view);
+      const seen = this.view;
+      for (let tries = 1; ; tries++) {
+        try {
+          const v = await this.client.call('waitRecord', seen);
+          if (this.view === seen) this.view = v;
+          return;
+        } catch (e) {
+          if (this.view !== seen) return;
+          if (!e || !e.transient || tries >= 4) throw e;
+        }
+      }
     }
 
     async segment(seq) {

@@ -1,6 +1,7 @@
   // Pages (and dedicated workers) are clients: calls go to the active worker over postMessage,
   // updates come back on the registration's BroadcastChannel.
   const CALL_TIMEOUT = 60000;
+  const WAIT_TIMEOUT = 15000;
   const KEEPALIVE_EVERY = 10000;
 
   // activeWorkerCall makes a call to the engine of registration's active worker, over postMessage.
@@ -9,10 +10,12 @@
       const worker = registration.active;
       if (!worker) { reject(new TypeError('The service worker registration has no active worker.')); return; }
       const { port1, port2 } = new MessageChannel();
+      // A worker stopped while it held the call never answers: waitRecord, answered within 10 s
+      // (bridge.maxWait), gives up sooner so a reader can ask the restarted worker again.
       const timer = setTimeout(() => {
         port1.close();
-        reject(new TypeError('The service worker did not answer; it must importScripts bgfetch.js first.'));
-      }, CALL_TIMEOUT);
+        reject(transientError('The service worker did not answer; it must importScripts bgfetch.js first.'));
+      }, op === 'waitRecord' ? WAIT_TIMEOUT : CALL_TIMEOUT);
       port1.onmessage = (e) => {
         clearTimeout(timer);
         port1.close();

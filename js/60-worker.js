@@ -155,7 +155,7 @@
       if (engine !== current) return;
       engine = null;
       engineDB = null;
-      for (const p of pending) p.reject(new TypeError('The background fetch engine stopped; try again.'));
+      for (const p of pending) p.reject(transientError('The background fetch engine stopped; try again.'));
       pending.clear();
       restarts++;
       // Asked again when the time comes: unregister()'s message may arrive after the database's deletion.
@@ -189,7 +189,7 @@
           result = call(op, argsJSON, bodies || null);
         } catch (e) { // the instance has exited; engineExited is about to replace it
           pending.delete(entry);
-          reject(new TypeError('The background fetch engine stopped; try again.'));
+          reject(transientError('The background fetch engine stopped; try again.'));
           return;
         }
         result.then(

@@ -3,6 +3,7 @@
   const log = []; // progress events and worker messages, in the order the page saw them
   const regs = new Map(); // id → the BackgroundFetchRegistration this page holds
   const waiters = [];
+  const streams = new Map(); // id → the promise of streamBody's result
 
   const snap = (r) => r && ({ id: r.id, uploadTotal: r.uploadTotal, uploaded: r.uploaded, downloadTotal: r.downloadTotal,
     downloaded: r.downloaded, result: r.result, failureReason: r.failureReason, recordsAvailable: r.recordsAvailable });
@@ -87,6 +88,32 @@
     },
     reports(id) { return log.filter((e) => e.kind === 'worker' && e.id === id); },
     workerErrors() { return workerErrors.slice(); }, // uncaught errors and unhandled rejections in the worker
+    // Reads the body of fetch id's record for path as it downloads (match() during the fetch);
+    // streamed(id) gives {size, sha256} or {error}.
+    streamBody(id, path) {
+      streams.set(id, (async () => {
+        try {
+          const rec = await regs.get(id).match(path);
+          const reader = (await rec.responseReady).body.getReader();
+          const parts = [];
+          let got = 0;
+          for (;;) {
+            let r;
+            try { r = await reader.read(); } catch (e) { throw new Error('after ' + got + ' bytes: ' + e.name + ': ' + e.message); }
+            if (r.done) break;
+            parts.push(r.value);
+            got += r.value.byteLength;
+          }
+          const body = await new Blob(parts).arrayBuffer();
+          const d = new Uint8Array(await crypto.subtle.digest('SHA-256', body));
+          return { size: body.byteLength, sha256: Array.from(d, (b) => b.toString(16).padStart(2, '0')).join('') };
+        } catch (e) {
+          return { error: e.name + ': ' + e.message };
+        }
+      })());
+      return true;
+    },
+    streamed(id) { return streams.get(id); },
     // Makes the worker's Go instance panic; the call itself is never answered.
     async crashEngine() {
       (await registration()).active.postMessage({ __bgfetch: { op: 'crash', args: '{}' } });
