@@ -68,15 +68,29 @@
 
     installManager(clientFor);
 
-    // Wake the workers that hold fetches, so they resume, and keep them alive.
+    // Wake the workers that hold fetches, so they resume, and keep them alive. A worker whose
+    // database holds no fetch is left alone: waking it would start its engine for nothing.
     const container = g.navigator && g.navigator.serviceWorker;
     if (!container) return;
     const stored = g.indexedDB && indexedDB.databases ? indexedDB.databases().then((dbs) => new Set(dbs.map((d) => d.name)), () => null) : Promise.resolve(null);
     Promise.all([container.getRegistrations(), stored]).then(([regs, names]) => {
       for (const reg of regs) {
         if (!reg.active || (names && !names.has('bgfetch ' + reg.scope))) continue;
-        const c = clientFor(reg);
-        c.call('ping', {}).then((r) => { if (r && r.active) keepAlive(c); }, () => {});
+        holdsFetches('bgfetch ' + reg.scope).then((some) => {
+          if (!some) return;
+          const c = clientFor(reg);
+          c.call('ping', {}).then((r) => { if (r && r.active) keepAlive(c); }, () => {});
+        });
       }
     }, () => {});
+  }
+
+  // holdsFetches reports whether the engine's database stores any fetch (active, or with its event
+  // still to settle). A database that cannot be opened holds none; one that cannot be read may.
+  function holdsFetches(name) {
+    return openDatabase(name).then((db) => new Promise((resolve) => {
+      const req = db.transaction('fetches', 'readonly').objectStore('fetches').count();
+      req.onsuccess = () => resolve(req.result > 0);
+      req.onerror = () => resolve(true);
+    })).then((some) => some, (e) => !(e instanceof TypeError));
   }

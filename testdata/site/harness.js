@@ -114,6 +114,15 @@
       return true;
     },
     streamed(id) { return streams.get(id); },
+    // When the active worker started, and now (ms since the epoch); asking starts a stopped one.
+    async workerStartedAt() {
+      const reg = await navigator.serviceWorker.getRegistration('/');
+      const { port1, port2 } = new MessageChannel();
+      const answer = new Promise((resolve) => { port1.onmessage = (e) => resolve(e.data); });
+      const now = performance.timeOrigin + performance.now();
+      reg.active.postMessage({ type: 'startedAt' }, [port2]);
+      return { worker: await answer, now };
+    },
     // Makes the worker's Go instance panic; the call itself is never answered.
     async crashEngine() {
       (await registration()).active.postMessage({ __bgfetch: { op: 'crash', args: '{}' } });

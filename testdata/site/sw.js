@@ -166,6 +166,8 @@ self.addEventListener('message', (e) => {
       if (a) kept.set(d.id, a);
       reply({ found: !!a, same: a === b });
     })());
+  } else if (d.type === 'startedAt') {
+    reply(performance.timeOrigin); // when this copy of the worker started
   } else if (d.type === 'installCall') {
     reply(installCall);
   } else if (d.type === 'idl') {

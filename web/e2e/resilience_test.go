@@ -39,6 +39,7 @@ func TestResilience(t *testing.T) {
 		run("QuotaExceeded", quotaExceeded) // first: the origin's usage is small and settled
 		run("WorkerStoppedMidDownload", func(s *session) { workerStoppedMidDownload(s, stop) })
 		run("InterruptedCompletionIsDispatchedOnce", func(s *session) { interruptedCompletion(s, stop) })
+		run("IdlePageLoadLeavesTheWorkerStopped", func(s *session) { idlePageLoad(s, stop) })
 		networkFaults(run)
 		run("ManyConcurrentFetches", manyConcurrentFetches)
 		run("ScopesAreIsolated", scopesAreIsolated)
@@ -199,6 +200,22 @@ func workerStoppedMidDownload(s *session, stop func()) {
 	waste := refetched(log, size)
 	t.Logf("%d stop(s), %d bytes fetched twice", stops, waste)
 	assert.LessOrEqual(t, waste, stops*segmentSize, "at most one segment is fetched twice per stop")
+}
+
+// A page loaded while nothing is stored leaves a stopped worker stopped: waking it would start the
+// engine (the module's compile and Go's start) for nothing. (The test worker has no fetch handler, so
+// the navigation itself does not start it.)
+func idlePageLoad(s *session, stop func()) {
+	t := s.t
+	s.eval(nil, `harness.start("idle-load", %s)`, js([]string{"/files/1k.bin?t=" + unique()}))
+	s.finished("idle-load", time.Minute)
+	s.nothingStored()
+	stop()
+	s.open()
+	time.Sleep(1500 * time.Millisecond) // a wake-up from the page would have started the worker by now
+	var at struct{ Worker, Now float64 }
+	s.eval(&at, `harness.workerStartedAt()`)
+	assert.Greater(t, at.Worker, at.Now-1000, "the worker started when asked, not with the page (%.0f ms before)", at.Now-at.Worker)
 }
 
 // A download longer than the browser's 30-second idle timeout runs in one request: the open page's
