@@ -75,8 +75,11 @@ func (e *Engine) completeRecord(f *bgFetch, i int, release func()) (result strin
 func (e *Engine) retryable(f *bgFetch, i int) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return f.doc.Records[i].Request.Method == "GET"
+	return f.doc.Records[i].retryable()
 }
+
+// retryable reports whether the request may be sent again: only a GET has no side effects.
+func (r *recordDoc) retryable() bool { return r.Request.Method == "GET" }
 
 func (e *Engine) stored(f *bgFetch, i int) int64 {
 	e.mu.Lock()
@@ -118,7 +121,7 @@ func (e *Engine) attempt(f *bgFetch, i int, whole int64, release func()) (string
 	e.mu.Lock()
 	rec := f.doc.Records[i]
 	e.mu.Unlock()
-	retryable := rec.Request.Method == "GET"
+	retryable := rec.retryable()
 	if rec.Response != nil && rec.Length >= 0 && rec.Stored >= rec.Length {
 		return bodyResult(&rec), nil // stored whole before a stop cut off its result's write
 	}
@@ -449,7 +452,7 @@ func exposed(resp *Response) *Response {
 
 // canResume reports whether a Range request can safely continue the stored bytes.
 func canResume(r *recordDoc) bool {
-	return r.Request.Method == "GET" && r.Response != nil &&
+	return r.retryable() && r.Response != nil &&
 		r.Response.Header("Content-Encoding") == "" && validator(r.Response) != ""
 }
 

@@ -134,47 +134,42 @@ func seedStored(store *memStore, url string, body []byte, length int64) {
 	store.segs["u1/0/0/0"] = body
 }
 
-func TestACompleteBodyWhoseResultWasNotStoredIsNotFetchedAgain(t *testing.T) {
-	body := pattern(65536, 3)
+// resumeStored starts an engine on a store left holding all of stored as record 0 (length -1 when
+// unknown), its result not written, with served at its URL now. It checks the record's body ends as
+// want and returns the final update and the requests made.
+func resumeStored(t *testing.T, stored []byte, length int64, served, want []byte) (Snapshot, []string) {
+	t.Helper()
 	store := newMemStore()
-	seedStored(store, "https://a/x", body, int64(len(body)))
-	net := &fakeNet{res: map[string]*resource{"https://a/x": {status: 200, body: body, etag: `"e"`}}, chunk: 10000}
+	seedStored(store, "https://a/x", stored, length)
+	net := &fakeNet{res: map[string]*resource{"https://a/x": {status: 200, body: served, etag: `"e"`}}, chunk: 10000}
 	rec := newRecorder()
-	hold := rec.holdEvents()
+	hold := rec.holdEvents() // before the start, which may dispatch at once
 	h := newHarnessWith(t, store, net, rec)
-	final := h.waitWithBody(t, hold, "u1", body)
-	assert.Equal(t, ResultSuccess, final.Result)
-	assert.EqualValues(t, len(body), final.Downloaded)
+	final := h.waitWithBody(t, hold, "u1", want)
 	net.mu.Lock()
 	defer net.mu.Unlock()
-	assert.Empty(t, net.log, "no request for a body stored whole")
+	return final, append([]string(nil), net.log...)
+}
+
+func TestACompleteBodyWhoseResultWasNotStoredIsNotFetchedAgain(t *testing.T) {
+	body := pattern(65536, 3)
+	final, requests := resumeStored(t, body, int64(len(body)), body, body)
+	assert.Equal(t, ResultSuccess, final.Result)
+	assert.EqualValues(t, len(body), final.Downloaded)
+	assert.Empty(t, requests, "no request for a body stored whole")
 }
 
 func TestA416AfterEveryByteCompletesTheBody(t *testing.T) {
-	body := pattern(65536, 4)
-	store := newMemStore()
-	seedStored(store, "https://a/x", body, -1) // no Content-Length: only the server can tell it is whole
-	net := &fakeNet{res: map[string]*resource{"https://a/x": {status: 200, body: body, etag: `"e"`}}, chunk: 10000}
-	rec := newRecorder()
-	hold := rec.holdEvents()
-	h := newHarnessWith(t, store, net, rec)
-	final := h.waitWithBody(t, hold, "u1", body)
+	body := pattern(65536, 4) // stored without a known length: only the server can tell it is whole
+	final, requests := resumeStored(t, body, -1, body, body)
 	assert.Equal(t, ResultSuccess, final.Result)
 	assert.EqualValues(t, len(body), final.Downloaded)
-	net.mu.Lock()
-	defer net.mu.Unlock()
-	assert.Equal(t, []string{`GET https://a/x 65536 "e"`}, net.log)
+	assert.Equal(t, []string{`GET https://a/x 65536 "e"`}, requests)
 }
 
 func TestA416ForAShorterResourceRestartsTheBody(t *testing.T) {
-	store := newMemStore()
-	seedStored(store, "https://a/x", pattern(65536, 5), -1)
 	shorter := pattern(30000, 6) // the same URL now serves less than is stored
-	net := &fakeNet{res: map[string]*resource{"https://a/x": {status: 200, body: shorter, etag: `"e"`}}, chunk: 10000}
-	rec := newRecorder()
-	hold := rec.holdEvents()
-	h := newHarnessWith(t, store, net, rec)
-	final := h.waitWithBody(t, hold, "u1", shorter)
+	final, _ := resumeStored(t, pattern(65536, 5), -1, shorter, shorter)
 	assert.Equal(t, ResultSuccess, final.Result)
 	assert.EqualValues(t, len(shorter), final.Downloaded)
 }
