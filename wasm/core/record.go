@@ -255,7 +255,7 @@ func (e *Engine) startBody(f *bgFetch, i int, resp *Response) {
 	r := &f.doc.Records[i]
 	gen := r.Generation
 	resetBodyLocked(r)
-	if r.Response != nil && r.Generation == gen {
+	if r.Response != nil && r.Generation == gen && !sameResponse(r.Response, resp) {
 		r.Generation++ // a reader may hold the earlier response's head: its body must not be this one
 	}
 	r.Response = exposed(resp)
@@ -480,6 +480,12 @@ func partialValid(r *recordDoc, resp *Response, rangeStart int64) (int64, bool) 
 		length = r.Length
 	}
 	return length, true
+}
+
+// sameResponse reports whether resp is the stored response again (same status and validators), so a
+// reader holding the stored head may read resp's body as its own.
+func sameResponse(stored, resp *Response) bool {
+	return stored.Status == resp.Status && sameValidators(stored, resp)
 }
 
 // sameValidators reports whether resp names no other version of the resource than stored does.

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -263,4 +264,31 @@ func TestAQuotaErrorStoringANewFetchIsQuotaExceeded(t *testing.T) {
 	assert.True(t, IsQuotaExceeded(err), "got %v", err)
 	_, found, _ := h.e.Get("x")
 	assert.False(t, found)
+}
+
+func TestTheSameResponseAgainKeepsTheGeneration(t *testing.T) {
+	body := pattern(5000, 9)
+	var n atomic.Int64
+	h := newFuncHarness(t, fetchFunc(func(int64) (*Response, Body, error) {
+		resp := &Response{Status: 200, StatusText: "OK", Type: "basic", Headers: [][2]string{{"ETag", `"v1"`}}}
+		if n.Add(1) == 1 { // the connection breaks before the first byte; the retry gets the same response
+			return resp, &listBody{err: errors.New("TypeError: network error")}, nil
+		}
+		return resp, &listBody{chunks: [][]byte{body}}, nil
+	}))
+	hold := h.rec.holdEvents()
+	s, err := h.e.Fetch(context.Background(), "x", []Request{get("https://a/x")}, nil, Options{})
+	require.NoError(t, err)
+	var v RecordView
+	require.Eventually(t, func() bool { // the event is held: the records stay available
+		views, err := h.e.MatchAll(s.UniqueID, nil, QueryOptions{})
+		require.NoError(t, err)
+		v = views[0]
+		return v.Result != ""
+	}, 5*time.Second, time.Millisecond)
+	assert.Equal(t, ResultSuccess, v.Result)
+	assert.Equal(t, 0, v.Generation, "a reader of the first head reads on")
+	assert.Equal(t, body, h.store.body(t, s.UniqueID, 0))
+	close(hold)
+	h.rec.wait(t)
 }
