@@ -69,13 +69,13 @@
 
     // refresh waits for the record to change. A worker stopped meanwhile restarts and resumes the
     // download, so a transient failure is asked again (a few times, not forever). Another refresh
-    // (the final update's, which pins the record) may move the view on first: its answer stands.
+    // (the final update's, which pins the record) may move the view on first: the later view stands.
     async refresh() {
       const seen = this.view;
       for (let tries = 1; ; tries++) {
         try {
           const v = await this.client.call('waitRecord', seen);
-          if (this.view === seen) this.view = v;
+          if (this.view === seen || newerView(v, this.view)) this.view = v;
           return;
         } catch (e) {
           if (this.view !== seen) return;
@@ -89,6 +89,13 @@
       const value = this.pinned ? this.pinned[seq] : await storedValue(this.db, 'segments', [v.uniqueId, v.index, v.generation, seq]);
       return value === undefined ? undefined : segmentBytes(value);
     }
+  }
+
+  // newerView reports whether record view a is later than b: the engine's views only move on
+  // (a new generation, more segments, a response, a result), while answers may arrive out of order.
+  function newerView(a, b) {
+    if (a.generation !== b.generation) return a.generation > b.generation;
+    return a.segments > b.segments || (!!a.result && !b.result) || (!!a.response && !b.response);
   }
 
   // Pins settled records in one transaction; a record whose segments are not all there stays unpinned.

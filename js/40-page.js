@@ -76,10 +76,9 @@
     Promise.all([container.getRegistrations(), stored]).then(([regs, names]) => {
       for (const reg of regs) {
         if (!reg.active || (names && !names.has('bgfetch ' + reg.scope))) continue;
+        const c = clientFor(reg); // hears updates, so a fetch started elsewhere is kept alive too
         holdsFetches('bgfetch ' + reg.scope).then((some) => {
-          if (!some) return;
-          const c = clientFor(reg);
-          c.call('ping', {}).then((r) => { if (r && r.active) keepAlive(c); }, () => {});
+          if (some) c.call('ping', {}).then((r) => { if (r && r.active) keepAlive(c); }, () => {});
         });
       }
     }, () => {});

@@ -51,11 +51,16 @@
     };
     const client = new Client(g.registration, (op, args, bodies) => {
       if (!notYetActive() || lockHeld) return engineCall(op, JSON.stringify(args), bodies);
-      if (!following) {
-        following = new BroadcastChannel(channelName(scope));
-        following.onmessage = (e) => { if (e.data && e.data.bgfetch === 'update') client.update(e.data.snapshot); };
-      }
-      return activeWorkerCall(g.registration, op, args, bodies);
+      // Only an engine running elsewhere can answer: an active worker that holds no engine lock may
+      // not run bgfetch at all (an application adopting it in this version), so this copy's answers.
+      return lockHolder().then((elsewhere) => {
+        if (!elsewhere) return engineCall(op, JSON.stringify(args), bodies);
+        if (!following) {
+          following = new BroadcastChannel(channelName(scope));
+          following.onmessage = (e) => { if (e.data && e.data.bgfetch === 'update') client.update(e.data.snapshot); };
+        }
+        return activeWorkerCall(g.registration, op, args, bodies);
+      });
     });
     g.addEventListener('activate', () => {
       installing = false;
@@ -100,6 +105,12 @@
       return new Promise((resolve, reject) => {
         g.navigator.locks.request('bgfetch engine ' + scope, () => new Promise((release) => resolve(release))).catch(reject);
       });
+    }
+
+    // lockHolder reports whether another copy's engine holds the engine lock.
+    function lockHolder() {
+      if (!g.navigator.locks) return Promise.resolve(false);
+      return g.navigator.locks.query().then((s) => !lockHeld && s.held.some((l) => l.name === 'bgfetch engine ' + scope), () => false);
     }
 
     function startEngine() {

@@ -153,6 +153,13 @@
       while (w.state === 'installing') await new Promise((r) => setTimeout(r, 20));
       return w.state;
     },
+    // Registers the test worker with query for scope and resolves with its state once it has settled.
+    async registerAt(query, scope) {
+      const reg = await navigator.serviceWorker.register('/sw.js?' + query, { scope });
+      const w = reg.installing || reg.waiting || reg.active;
+      while (w.state === 'installing' || w.state === 'installed' || w.state === 'activating') await new Promise((r) => setTimeout(r, 20));
+      return w.state;
+    },
     // What the install handler of scope's waiting version got from getIds() (sw.js, ?call=1).
     async installCall(scope) {
       const reg = await navigator.serviceWorker.getRegistration(scope);

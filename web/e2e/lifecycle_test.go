@@ -106,6 +106,21 @@ func newWorkerVersionWaits(s *session) {
 	}
 }
 
+// An application adopting bgfetch in a new version of its worker: the active version does not run
+// it, so calls in the new version's install handler are answered by the new version's own engine.
+func adoptedInANewVersion(s *session) {
+	t := s.t
+	const scope = "/adopt/"
+	var state string
+	s.eval(&state, `harness.registerAt("native=1", %s)`, js(scope)) // without bgfetch
+	require.Equal(t, "activated", state)
+	s.eval(&state, `harness.update("v=2&wait=1&call=1", %s)`, js(scope))
+	require.Equal(t, "installed", state, "the new version waits behind the active one")
+	var ids any
+	s.eval(&ids, `harness.installCall(%s)`, js(scope))
+	assert.Equal(t, []any{}, ids, "getIds() in the install handler answers")
+}
+
 // Unregistering the worker ends its fetches, as in Chromium: the page's registration fails with
 // fetch-error, the request stops, a new fetch() on the registration rejects, and nothing of the
 // fetch stays stored, nor is the database created again.
