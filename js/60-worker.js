@@ -34,11 +34,10 @@
     const debug = { memory: null, readyAt: 0 };
     if (config.debug) g.__bgfetchDebug = debug;
     // A new version, until it is activated, leaves the engine to the active worker: it does not take
-    // the engine lock (engineLock) the active worker may need, and its calls (in its install handler,
-    // say) go to the active worker's engine, as a page's do; it follows their updates on the channel.
-    // Firefox has no self.serviceWorker: there a copy counts as new between its install and activate
-    // events, and it may have started its engine as it was evaluated; if that engine got the lock
-    // (the active worker was stopped), the copy answers its own calls, or they would wait for it.
+    // the engine lock (engineLock) the active worker may need, and while another copy's engine holds
+    // that lock, its calls (in its install handler, say) go there, as a page's do, and it follows
+    // their updates on the channel. Firefox has no self.serviceWorker: there a copy counts as new
+    // between its install and activate events (its engine may have started as it was evaluated).
     let following = null;
     let installing = false;
     let lockHeld = false; // this copy's engine holds the engine lock
@@ -50,9 +49,9 @@
       return installing;
     };
     const client = new Client(g.registration, (op, args, bodies) => {
-      if (!notYetActive() || lockHeld) return engineCall(op, JSON.stringify(args), bodies);
-      // Only an engine running elsewhere can answer: an active worker that holds no engine lock may
-      // not run bgfetch at all (an application adopting it in this version), so this copy's answers.
+      if (!notYetActive()) return engineCall(op, JSON.stringify(args), bodies);
+      // An active worker whose engine holds no lock may not run bgfetch at all (an application
+      // adopting it in this version): then this copy's engine answers.
       return lockHolder().then((elsewhere) => {
         if (!elsewhere) return engineCall(op, JSON.stringify(args), bodies);
         if (!following) {
