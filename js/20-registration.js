@@ -108,10 +108,17 @@
     });
   }
 
+  // Pins records of a settled fetch once each has its final view.
+  function pinSettled(list) {
+    return Promise.all(list.map((r) => (r.view.result ? null : r.refresh().catch(() => null))))
+      .then(() => pin(list[0].db, list)).catch(() => {});
+  }
+
   async function createRecords(client, db, views) {
     const stored = views.map((view) => new StoredRecord(client, db, view));
-    await pin(db, stored);
+    // Tracked before the pin's await: a final update arriving meanwhile pins them with the rest.
     for (const r of stored) if (!r.view.result) client.track(r);
+    await pin(db, stored);
     return Promise.all(stored.map(async (r) => {
       const record = new BackgroundFetchRecord(KEY);
       internals.set(record, { request: await storedRequest(db, r.view), stored: r, responseReady: null });

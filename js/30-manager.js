@@ -27,6 +27,13 @@
 
     track(stored) {
       const uid = stored.view.uniqueId;
+      const reg = this.instances.get(uid);
+      // The final update can overtake the answer that brought the record: pin it now, while the
+      // worker may still hold the data (a reader finds it gone otherwise, with an error).
+      if (reg && internals.get(reg).result !== '') {
+        pinSettled([stored]);
+        return;
+      }
       if (!this.unsettled.has(uid)) this.unsettled.set(uid, new Set());
       this.unsettled.get(uid).add(stored);
     }
@@ -37,9 +44,7 @@
       const held = this.unsettled.get(uniqueId);
       if (!held) return Promise.resolve();
       this.unsettled.delete(uniqueId);
-      const list = [...held];
-      return Promise.all(list.map((r) => (r.view.result ? null : r.refresh().catch(() => null))))
-        .then(() => pin(list[0].db, list)).catch(() => {});
+      return pinSettled([...held]);
     }
 
     // Update background fetch instances (SPEC §3.4). Returns a promise for the final update.
