@@ -57,12 +57,15 @@
       return (op, args, bodies) => activeWorkerCall(c.registration, op, args, bodies);
     }
 
-    // Short periodic messages keep the worker running while its fetches are active.
+    // Short periodic messages keep the worker running while its fetches are active. A ping that the
+    // engine's restart cut short says nothing about the fetches: only a few in a row stop the pings.
     function keepAlive(c) {
       if (c.keepalive) return;
+      let failed = 0;
       const stop = () => { clearInterval(c.keepalive); c.keepalive = null; };
       c.keepalive = setInterval(() => {
-        c.call('ping', {}).then((r) => { if (!r || !r.active) stop(); }, stop);
+        c.call('ping', {}).then((r) => { failed = 0; if (!r || !r.active) stop(); },
+          (e) => { if (!e || !e.transient || ++failed >= 3) stop(); });
       }, KEEPALIVE_EVERY);
     }
 
