@@ -14,10 +14,15 @@ import (
 // syncTimeout bounds how long a completion waits for pages to apply the final update.
 const syncTimeout = 500 * time.Millisecond
 
+// rollCallGrace is how long after the engine starts every window is waited for: a page that ran
+// bgfetch with an earlier copy of the worker is known to this one once it answers the roll call.
+const rollCallGrace = time.Second
+
 // Notifier is core.Notifier: pages hear a BroadcastChannel, the worker's own instances and
 // events go through the shim's host object.
 type Notifier struct {
-	host, io, channel, json, clients safejs.Value
+	host, io, channel, json safejs.Value
+	started                 time.Time
 
 	mu      sync.Mutex
 	acks    map[string]int
@@ -25,16 +30,16 @@ type Notifier struct {
 	wake    chan struct{}
 }
 
-// NewNotifier opens the registration's channel; pages acknowledge final updates on it. io is
-// the shim's I/O helper (js/55-io.js), which announces updates.
+// NewNotifier opens the registration's channel; pages acknowledge final updates on it, and it
+// calls the roll of pages that run bgfetch (they answer the worker: js/40-page.js). io is the
+// shim's I/O helper (js/55-io.js), which announces updates.
 func NewNotifier(host, io safejs.Value, channelName string) (*Notifier, error) {
 	ch, err := io.Call("channel", channelName) // closed by the shim when the instance exits
 	if err != nil {
 		return nil, err
 	}
 	n := &Notifier{host: host, io: io, channel: ch, json: safejs.MustGetGlobal("JSON"),
-		acks: map[string]int{}, settled: map[string]safejs.Value{}, wake: make(chan struct{})}
-	n.clients, _ = safejs.Global().Get("clients")
+		acks: map[string]int{}, settled: map[string]safejs.Value{}, wake: make(chan struct{}), started: time.Now()}
 	onMessage, err := safejs.FuncOf(func(_ safejs.Value, args []safejs.Value) any {
 		data, _ := arg(args, 0).Get("data")
 		if kind, _ := stringProp(data, "bgfetch"); kind == "ack" {
@@ -53,6 +58,8 @@ func NewNotifier(host, io safejs.Value, channelName string) (*Notifier, error) {
 		return nil, err
 	}
 	_ = ch.Set("onmessage", onMessage.Value())
+	rollCall, _ := n.json.Call("parse", `{"bgfetch":"rollcall"}`)
+	_, _ = ch.Call("postMessage", rollCall)
 	return n, nil
 }
 
@@ -81,8 +88,9 @@ func (n *Notifier) Update(s core.Snapshot) {
 	}
 }
 
-// Sync implements core.Notifier: it waits until the worker's realm and every window of the
-// origin that runs the shim have applied the final update (and pinned their records), or for syncTimeout.
+// Sync implements core.Notifier: it waits until the worker's realm and every client of the
+// origin that runs the shim have applied the final update (and pinned their records), or for
+// syncTimeout. A window that does not run bgfetch never answers, so it is not waited for.
 func (n *Notifier) Sync(ctx context.Context, uniqueID string) {
 	ctx, cancel := context.WithTimeout(ctx, syncTimeout)
 	defer cancel()
@@ -98,7 +106,7 @@ func (n *Notifier) Sync(ctx context.Context, uniqueID string) {
 	if ok {
 		_, _ = Await(ctx, settled) // the worker's own records are pinned
 	}
-	windows := n.windowCount(ctx)
+	windows := n.acknowledgers(ctx)
 	for {
 		n.mu.Lock()
 		got, wake := n.acks[uniqueID], n.wake
@@ -114,20 +122,21 @@ func (n *Notifier) Sync(ctx context.Context, uniqueID string) {
 	}
 }
 
-func (n *Notifier) windowCount(ctx context.Context) int {
-	if n.clients.IsUndefined() {
+// acknowledgers asks the host how many clients will acknowledge: those known to run bgfetch, or
+// during rollCallGrace every window.
+func (n *Notifier) acknowledgers(ctx context.Context) int {
+	if f, _ := n.host.Get("acknowledgers"); f.Type() != safejs.TypeFunction {
 		return 0
 	}
-	opts := map[string]any{"type": "window", "includeUncontrolled": true}
-	p, err := n.clients.Call("matchAll", opts)
+	p, err := n.host.Call("acknowledgers", time.Since(n.started) < rollCallGrace)
 	if err != nil {
 		return 0
 	}
-	list, err := Await(ctx, p)
+	count, err := Await(ctx, p)
 	if err != nil {
 		return 0
 	}
-	c, _ := list.Length()
+	c, _ := count.Int()
 	return c
 }
 

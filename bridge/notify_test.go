@@ -83,18 +83,45 @@ func TestNotifierSyncInPage(t *testing.T) {
 	require.NoError(t, err)
 	start := time.Now()
 	n.Sync(testCtx(t), "u1")
-	assert.Less(t, time.Since(start), 100*time.Millisecond, "no clients global: no window to wait for")
+	assert.Less(t, time.Since(start), 100*time.Millisecond, "a host that counts no acknowledgers: nobody to wait for")
 }
 
-// With two windows (a stand-in for the worker's clients), Sync returns once both acked.
-func TestNotifierSyncCountsAcks(t *testing.T) {
-	fake := jsFunc(`() => ({ matchAll: (opts) => Promise.resolve(opts.type === 'window' ? [{}, {}] : []) })`)
-	clients, err := fake.Invoke()
-	require.NoError(t, err)
-	require.NoError(t, safejs.Global().Set("clients", clients))
+// The engine calls the roll as it starts; for rollCallGrace it asks the host to count every
+// window, then only the clients known to run bgfetch.
+func TestNotifierRollCall(t *testing.T) {
 	name := uniqueName(t)
-	n, err := NewNotifier(newFakeHost(t).obj, testIO(), name)
-	require.NoError(t, safejs.Global().Delete("clients"))
+	_, msgs := listen(t, name)
+	h := newFakeHost(t)
+	asked := make(chan bool, 4)
+	count, _ := safejs.FuncOf(func(_ safejs.Value, args []safejs.Value) any {
+		every, _ := arg(args, 0).Bool()
+		asked <- every
+		p, _ := safejs.MustGetGlobal("Promise").Call("resolve", 0)
+		return p
+	})
+	t.Cleanup(count.Release)
+	require.NoError(t, h.obj.Set("acknowledgers", count.Value()))
+	n, err := NewNotifier(h.obj, testIO(), name)
+	require.NoError(t, err)
+	select {
+	case m := <-msgs:
+		assert.Equal(t, "rollcall", prop(t, m, "bgfetch"))
+	case <-time.After(5 * time.Second):
+		t.Fatal("no roll call on the channel")
+	}
+	n.Sync(testCtx(t), "u1")
+	assert.True(t, <-asked, "just started: every window counts")
+	time.Sleep(rollCallGrace)
+	n.Sync(testCtx(t), "u1")
+	assert.False(t, <-asked, "after the grace: the clients known to run bgfetch")
+}
+
+// With two acknowledging clients (the host's count), Sync returns once both acked.
+func TestNotifierSyncCountsAcks(t *testing.T) {
+	h := newFakeHost(t)
+	require.NoError(t, h.obj.Set("acknowledgers", jsFunc(`() => Promise.resolve(2)`)))
+	name := uniqueName(t)
+	n, err := NewNotifier(h.obj, testIO(), name)
 	require.NoError(t, err)
 	page, _ := listen(t, name)
 	ack := func(id string) {

@@ -40,6 +40,10 @@
       const channel = new BroadcastChannel(channelName(registration.scope));
       channel.onmessage = (e) => {
         const d = e.data;
+        if (d && d.bgfetch === 'rollcall') { // a worker's engine started: it waits for this page's acks
+          if (c.registration.active) c.registration.active.postMessage({ __bgfetch: { op: 'here' } });
+          return;
+        }
         if (!d || d.bgfetch !== 'update') return;
         const settled = c.update(d.snapshot);
         if (d.snapshot.result) {

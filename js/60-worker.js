@@ -27,6 +27,7 @@
     let engineDB = null; // the connection the running engine read what is stored from
     let restarts = 0;
     let retired = false; // being unregistered: no engine restarts, calls are refused, nothing is stored again
+    const callers = new Set(); // ids of the clients that called or answered the roll call: they run bgfetch
     compile(early.compiled); // both began before wasm_exec.js is imported, so neither waits for it
     openStore(early.opened);
     if (typeof g.Go !== 'function') importScripts(base + 'wasm_exec.js'); // only possible during the first evaluation
@@ -135,6 +136,7 @@
           fail: (message) => reject(new TypeError('bgfetch engine: ' + message)),
           update: (snap) => client.update(snap),
           dispatch: (type, snap) => dispatchCompletion(type, snap),
+          acknowledgers: (everyWindow) => acknowledgers(everyWindow),
         };
         g.__bgfetchHost = host;
         const go = new g.Go();
@@ -170,6 +172,18 @@
       restarts++;
       // Asked again when the time comes: unregister()'s message may arrive after the database's deletion.
       setTimeout(() => { if (!retired) startEngine(); }, Math.min(30000, 50 * 2 ** restarts));
+    }
+
+    // acknowledgers counts the clients that will acknowledge a final update: those known to run
+    // bgfetch, or every window (before the roll call has been answered; bridge/notify.go).
+    function acknowledgers(everyWindow) {
+      if (!g.clients) return Promise.resolve(0);
+      return g.clients.matchAll({ type: everyWindow ? 'window' : 'all', includeUncontrolled: true }).then((list) => {
+        if (everyWindow) return list.length;
+        const open = new Set(list.map((c) => c.id));
+        for (const id of callers) if (!open.has(id)) callers.delete(id); // closed since
+        return callers.size;
+      });
     }
 
     function unregistered() {
@@ -212,6 +226,8 @@
       const m = event.data && event.data.__bgfetch;
       if (!m || typeof m !== 'object') return;
       event.stopImmediatePropagation(); // the application's own handlers never see bgfetch traffic
+      if (event.source && event.source.id) callers.add(event.source.id);
+      if (m.op === 'here') return; // the answer to the engine's roll call
       const port = event.ports && event.ports[0];
       if (m.op === 'stop') { // the worker's own, for a database deleted under the engine
         if (port) port.postMessage({ error: plainError(new TypeError('Unknown operation.')) });

@@ -21,7 +21,7 @@
 
   function watch(r) {
     regs.set(r.id, r);
-    r.addEventListener('progress', () => log.push({ kind: 'progress', ...snap(r) }));
+    r.addEventListener('progress', () => log.push({ kind: 'progress', at: performance.timeOrigin + performance.now(), ...snap(r) }));
   }
 
   // The test worker's registration for scope (default '/', the page's own), once it is active.
@@ -80,6 +80,15 @@
       return (await registration(scope)).backgroundFetch.getIds();
     },
     current(id) { return snap(regs.get(id)); },
+    // Opens (or closes) a frame of the origin that does not load bgfetch, as another tab would be.
+    async plainWindow(open) {
+      const old = document.getElementById('plain');
+      if (old) old.remove();
+      if (!open) return true;
+      const frame = Object.assign(document.createElement('iframe'), { id: 'plain', src: '/plain.html' });
+      await new Promise((resolve) => { frame.onload = resolve; document.body.appendChild(frame); });
+      return true;
+    },
     stored,
     holds(id) { return holds.get(id) || 0; },
     async release(id) {

@@ -119,6 +119,7 @@ async function report(event, extra) {
 }
 
 function handle(event) {
+  const at = performance.timeOrigin + performance.now(); // when the event was dispatched
   const id = event.registration.id;
   const mode = id.split('.')[0];
   if (mode === 'no-waituntil') {
@@ -139,7 +140,7 @@ function handle(event) {
       post({ type: 'bgfetch-hold', id });
     });
   }
-  event.waitUntil(hold.then(() => report(event, extra)).then(post));
+  event.waitUntil(hold.then(() => report(event, extra)).then((r) => post(Object.assign(r, { at }))));
 }
 
 // Errors in this worker reach the pages, so a missing report names its cause.

@@ -27,6 +27,7 @@ type record struct {
 // entry is one line of the page's log: a progress event or the worker's completion report.
 type entry struct {
 	Kind, Event, Scope string
+	At                 float64 // ms since the epoch: the page's progress event, the worker's dispatch
 	snapshot
 	IsUpdateUI bool
 	Records    []record
@@ -69,6 +70,7 @@ func TestScenarios(t *testing.T) {
 			t.Run("ThreeFilesSucceed", func(t *testing.T) { s.t = t; threeFilesSucceed(s) })
 			t.Run("NotFoundFailsWithBadStatus", func(t *testing.T) { s.t = t; notFoundFails(s) })
 			t.Run("ReloadDuringDownload", func(t *testing.T) { s.t = t; reloadDuringDownload(s) })
+			t.Run("OtherWindowsDoNotDelayEvents", func(t *testing.T) { s.t = t; otherWindows(s) })
 			if !cfg.native {
 				t.Run("EngineCrashIsRecovered", func(t *testing.T) { s.t = t; engineCrashIsRecovered(s) })
 			}
@@ -222,4 +224,24 @@ func engineCrashIsRecovered(s *session) {
 		}
 	}
 	assert.Equal(t, 1, ranged, "the new engine resumed with one Range request")
+}
+
+// A window of the origin that does not run bgfetch (another tab of the site) never acknowledges
+// the final update, so the completion event must not wait for it.
+func otherWindows(s *session) {
+	t := s.t
+	s.eval(nil, `harness.plainWindow(true)`)
+	defer s.eval(nil, `harness.plainWindow(false)`)
+	var ids []string
+	s.eval(&ids, `harness.getIds()`) // the engine is up a while before the fetch, past its roll call
+	time.Sleep(1500 * time.Millisecond)
+	s.eval(nil, `harness.start("other-windows", ["/files/32m.bin"])`)
+	progress, worker := s.finished("other-windows", time.Minute)
+	require.NotEmpty(t, progress)
+	last := progress[len(progress)-1]
+	require.Equal(t, "success", last.Result)
+	require.Positive(t, worker.At)
+	t.Logf("final progress event → worker's event: %.0f ms", worker.At-last.At)
+	assert.Less(t, worker.At-last.At, 350.0,
+		"ms from the page's final progress event to the worker's event (a window that never acknowledges held it 500 ms)")
 }
