@@ -63,6 +63,10 @@
         this.instances.delete(snap.uniqueId);
       }
       if (s.result !== '') return;
+      // Answers and updates arrive by different ways: one taken earlier by the same engine can come
+      // later, and would move the values back. (A new engine, a restarted worker, starts anew.)
+      if (snap.epoch === s.epoch && snap.seq <= s.seq) return;
+      Object.assign(s, { epoch: snap.epoch, seq: snap.seq });
       if (s.downloaded === snap.downloaded && s.uploaded === snap.uploaded &&
           s.result === snap.result && s.failureReason === snap.failureReason) return;
       Object.assign(s, { downloaded: snap.downloaded, uploaded: snap.uploaded, result: snap.result, failureReason: snap.failureReason });

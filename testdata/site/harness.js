@@ -80,6 +80,16 @@
       return (await registration(scope)).backgroundFetch.getIds();
     },
     current(id) { return snap(regs.get(id)); },
+    // Calls get(id) over and over for ms, from parallel loops (views of a page refreshing
+    // themselves): how many answers came.
+    async pollGet(id, ms, loops) {
+      const reg = await registration();
+      const end = Date.now() + ms;
+      let n = 0;
+      const loop = async () => { while (Date.now() < end && (await reg.backgroundFetch.get(id))) n++; };
+      await Promise.all(Array.from({ length: loops }, loop));
+      return n;
+    },
     // Opens (or closes) a frame of the origin that does not load bgfetch, as another tab would be.
     async plainWindow(open) {
       const old = document.getElementById('plain');

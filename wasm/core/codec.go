@@ -184,6 +184,8 @@ func (s *Snapshot) AppendJSON(b []byte) []byte {
 	w.key("result").str(s.Result)
 	w.key("failureReason").str(s.FailureReason)
 	w.key("recordsAvailable").bool(s.RecordsAvailable)
+	w.key("epoch").int(s.Epoch)
+	w.key("seq").uint(s.Seq)
 	w.end('}')
 	return w.b
 }

@@ -69,11 +69,12 @@ func TestRecordViewAndSnapshotCodec(t *testing.T) {
 		assert.Equal(t, v, RecordViewFromJSON(parsed))
 	}
 	s := Snapshot{UniqueID: "u", ID: "i", UploadTotal: 1, Uploaded: 2, DownloadTotal: 3, Downloaded: 4,
-		Result: ResultSuccess, RecordsAvailable: true}
+		Result: ResultSuccess, RecordsAvailable: true, Epoch: 1700000000123, Seq: 9}
 	var m map[string]any
 	require.NoError(t, json.Unmarshal(s.AppendJSON(nil), &m))
 	assert.Equal(t, map[string]any{"uniqueId": "u", "id": "i", "uploadTotal": 1.0, "uploaded": 2.0,
-		"downloadTotal": 3.0, "downloaded": 4.0, "result": "success", "failureReason": "", "recordsAvailable": true}, m)
+		"downloadTotal": 3.0, "downloaded": 4.0, "result": "success", "failureReason": "", "recordsAvailable": true,
+		"epoch": 1700000000123.0, "seq": 9.0}, m)
 }
 
 // Every byte a JS string can bring survives the writer, as encoding/json reads it back.

@@ -106,7 +106,7 @@ func (e *Engine) finish(f *bgFetch) {
 	f.recordsAvailable = false
 	f.doc.Phase = phaseSettled
 	doc := f.doc.encode()
-	snap := f.snapshotLocked()
+	snap := e.snapshotLocked(f)
 	f.touch()
 	e.mu.Unlock()
 	e.p.Notifier.Update(snap)

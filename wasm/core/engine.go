@@ -64,6 +64,8 @@ type Engine struct {
 	active  map[string]*bgFetch // the active background fetches map, by id
 	fetches map[string]*bgFetch // every fetch whose records are still held, by unique id
 	seq     int64
+	epoch   int64  // when this engine was made (ms): Snapshot.Epoch
+	taken   uint64 // snapshots taken: Snapshot.Seq
 }
 
 // bgFetch is a background fetch held in memory.
@@ -95,6 +97,7 @@ func New(p Platform, cfg Config) *Engine {
 		streams: newScheduler(cfg.MaxStreaming),
 		active:  map[string]*bgFetch{},
 		fetches: map[string]*bgFetch{},
+		epoch:   p.Clock.Now().UnixMilli(),
 	}
 }
 
@@ -112,9 +115,11 @@ func (f *bgFetch) touch() {
 }
 
 // snapshotLocked copies what a registration instance shows; call with e.mu held.
-func (f *bgFetch) snapshotLocked() Snapshot {
+func (e *Engine) snapshotLocked(f *bgFetch) Snapshot {
 	d := f.doc
+	e.taken++
 	return Snapshot{
+		Epoch: e.epoch, Seq: e.taken,
 		UniqueID: d.UniqueID, ID: d.ID,
 		UploadTotal: d.UploadTotal, Uploaded: d.uploaded(),
 		DownloadTotal: d.Options.DownloadTotal, Downloaded: d.downloaded(),
@@ -126,7 +131,7 @@ func (f *bgFetch) snapshotLocked() Snapshot {
 func (e *Engine) snapshot(f *bgFetch) Snapshot {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return f.snapshotLocked()
+	return e.snapshotLocked(f)
 }
 
 // Start recovers what a previous run of the worker left: it resumes active fetches,
@@ -221,7 +226,7 @@ func (e *Engine) Fetch(ctx context.Context, id string, reqs []Request, bodies ma
 	}
 	e.mu.Lock()
 	e.fetches[doc.UniqueID] = f
-	snap := f.snapshotLocked()
+	snap := e.snapshotLocked(f)
 	e.mu.Unlock()
 	go e.perform(f)
 	return snap, nil
@@ -238,7 +243,7 @@ func (e *Engine) Get(id string) (Snapshot, bool, error) {
 	if !ok || e.fetches[f.doc.UniqueID] != f {
 		return Snapshot{}, false, nil
 	}
-	return f.snapshotLocked(), true, nil
+	return e.snapshotLocked(f), true, nil
 }
 
 // IDs returns the ids of the active fetches in creation order.
@@ -306,7 +311,7 @@ func (e *Engine) StorageLost() {
 	}
 	lasts := make([]last, 0, len(e.fetches))
 	for _, f := range e.fetches {
-		s := f.snapshotLocked()
+		s := e.snapshotLocked(f)
 		s.Result, s.FailureReason, s.RecordsAvailable = ResultFailure, ReasonFetchError, false
 		if f.doc.FailureReason == ReasonAborted || (f.doc.Result == "" && e.active[f.doc.ID] != f) {
 			s.FailureReason = ReasonAborted // abort() came first

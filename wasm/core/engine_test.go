@@ -27,7 +27,7 @@ func TestFetchSucceedsAndStoresEveryByteInSegments(t *testing.T) {
 	snap, err := h.e.Fetch(context.Background(), "three", []Request{get("https://a/1"), get("https://a/2"), get("https://a/3")}, nil, Options{})
 	require.NoError(t, err)
 	assert.Equal(t, "three", snap.ID)
-	assert.Equal(t, Snapshot{UniqueID: snap.UniqueID, ID: "three", RecordsAvailable: true}, snap)
+	assert.Equal(t, Snapshot{UniqueID: snap.UniqueID, ID: "three", RecordsAvailable: true, Epoch: snap.Epoch, Seq: snap.Seq}, snap)
 	assert.Equal(t, []string{"three"}, h.e.IDs())
 	close(gate)
 
@@ -491,4 +491,44 @@ func TestBadPorts(t *testing.T) {
 	for _, p := range []int{80, 443, 8080, 10081, 65536 + 25, -1} {
 		assert.False(t, badPort(p), "%d", p)
 	}
+}
+
+// Snapshots are ordered: an answer to get() and the updates taken after it carry later Seqs of
+// the same Epoch, so a realm that receives them out of order keeps the later one. The order
+// itself is no change: a state already sent is not sent again.
+func TestSnapshotsAreOrdered(t *testing.T) {
+	h := newHarness(t, nil, nil)
+	gate := make(chan struct{})
+	h.net.res["https://a/1"] = &resource{status: 200, body: pattern(50000, 1), gate: gate}
+	hold := h.rec.holdEvents()
+	first, err := h.e.Fetch(context.Background(), "ordered", []Request{get("https://a/1")}, nil, Options{})
+	require.NoError(t, err)
+	answer, ok, err := h.e.Get("ordered")
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, first.Epoch, answer.Epoch)
+	assert.Greater(t, answer.Seq, first.Seq)
+	close(gate)
+	h.waitWithBody(t, hold, first.UniqueID, pattern(50000, 1))
+
+	h.rec.mu.Lock()
+	updates := append([]Snapshot(nil), h.rec.updates...)
+	h.rec.mu.Unlock()
+	require.NotEmpty(t, updates)
+	last := answer
+	for i, u := range updates {
+		assert.Equal(t, answer.Epoch, u.Epoch)
+		assert.Greater(t, u.Seq, last.Seq, "taken after the answer, in order")
+		if i > 0 {
+			u2, l2 := u, last
+			u2.Seq, l2.Seq = 0, 0
+			assert.NotEqual(t, l2, u2, "every update changes something")
+		}
+		last = u
+	}
+
+	later := New(Platform{Store: newMemStore(), Fetcher: h.net, Notifier: newRecorder(), NewID: func() string { return "x" }}, testConfig())
+	time.Sleep(2 * time.Millisecond)
+	again := New(Platform{Store: newMemStore(), Fetcher: h.net, Notifier: newRecorder(), NewID: func() string { return "y" }}, testConfig())
+	assert.NotEqual(t, later.epoch, again.epoch, "another engine (a restarted worker) has another epoch")
 }

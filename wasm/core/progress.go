@@ -43,8 +43,11 @@ func (t *throttle) kick() {
 }
 
 func (t *throttle) sendLocked(s Snapshot) {
-	if t.sent == s {
-		return
+	if sent := t.sent; sent.Epoch == s.Epoch {
+		sent.Seq = s.Seq
+		if sent == s {
+			return // nothing changed since the last update
+		}
 	}
 	t.last, t.sent = t.e.p.Clock.Now(), s
 	t.e.p.Notifier.Update(s)

@@ -69,6 +69,10 @@ type Snapshot struct {
 	Result           string
 	FailureReason    string
 	RecordsAvailable bool
+	// Epoch (the engine's start, in ms) and Seq order the snapshots an engine takes: answers and
+	// updates reach a realm by different ways, so an older one can arrive after a newer one.
+	Epoch int64
+	Seq   uint64
 }
 
 // Options are the BackgroundFetchOptions of fetch().

@@ -71,6 +71,7 @@ func TestScenarios(t *testing.T) {
 			t.Run("NotFoundFailsWithBadStatus", func(t *testing.T) { s.t = t; notFoundFails(s) })
 			t.Run("ReloadDuringDownload", func(t *testing.T) { s.t = t; reloadDuringDownload(s) })
 			t.Run("OtherWindowsDoNotDelayEvents", func(t *testing.T) { s.t = t; otherWindows(s) })
+			t.Run("GetDuringDownloadNeverMovesProgressBack", func(t *testing.T) { s.t = t; getDuringDownload(s) })
 			if !cfg.native {
 				t.Run("EngineCrashIsRecovered", func(t *testing.T) { s.t = t; engineCrashIsRecovered(s) })
 			}
@@ -244,4 +245,25 @@ func otherWindows(s *session) {
 	t.Logf("final progress event → worker's event: %.0f ms", worker.At-last.At)
 	assert.Less(t, worker.At-last.At, 350.0,
 		"ms from the page's final progress event to the worker's event (a window that never acknowledges held it 500 ms)")
+}
+
+// A page that calls get() over and over while the bytes flow (a UI refreshing its view) sees
+// downloaded only grow: an answer taken before an update it arrives after must not move it back.
+func getDuringDownload(s *session) {
+	t := s.t
+	const id = "get-during"
+	path := fmt.Sprintf("/files/32m.bin?rate=%d&t=%s", 10<<20, unique())
+	s.eval(nil, `harness.start(%s, [%s])`, js(id), js(path))
+	s.waitDownloading(id)
+	var answers int
+	s.eval(&answers, `harness.pollGet(%s, 2000, 8)`, js(id))
+	progress, worker := s.finished(id, time.Minute)
+	assert.Equal(t, "backgroundfetchsuccess", worker.Event)
+	require.NotEmpty(t, progress)
+	t.Logf("%d answers to get(), %d progress events", answers, len(progress))
+	assert.Greater(t, answers, 20)
+	for i := 1; i < len(progress); i++ {
+		assert.GreaterOrEqual(t, progress[i].Downloaded, progress[i-1].Downloaded, "progress event %d of %d", i, len(progress))
+	}
+	assert.EqualValues(t, 32<<20, progress[len(progress)-1].Downloaded)
 }
