@@ -83,6 +83,9 @@
       id = domString(id);
       const list = (typeof requests === 'object' && requests !== null && !(requests instanceof Request) &&
         typeof requests[Symbol.iterator] === 'function') ? [...requests] : [requests];
+      const opts = options || {}; // WebIDL converts the arguments before the algorithm runs
+      const converted = { downloadTotal: unsignedLongLong(opts.downloadTotal), title: opts.title === undefined ? '' : domString(opts.title),
+        icons: imageResources(opts.icons) };
       const serialized = [];
       const bodies = [];
       for (const info of list) {
@@ -99,14 +102,13 @@
           integrity: r.integrity, bodySize: body ? body.byteLength : 0, hasBody: !!body,
         });
       }
-      if (await permissionDenied()) throw new DOMException('Background fetch is not allowed for this origin.', 'NotAllowedError');
-      if (!s.client.registration.active) throw new TypeError('No active registration available on the ServiceWorkerRegistration.');
-      const opts = options || {};
-      const snap = await s.client.call('fetch', {
-        id, requests: serialized,
-        options: { downloadTotal: unsignedLongLong(opts.downloadTotal), title: opts.title === undefined ? '' : domString(opts.title),
-          icons: imageResources(opts.icons) },
-      }, bodies);
+      // With the permission denied, the engine still checks the input first: bad input is a TypeError.
+      const denied = await permissionDenied();
+      if (!s.client.registration.active) {
+        if (denied) throw new DOMException('Background fetch is not allowed for this origin.', 'NotAllowedError');
+        throw new TypeError('No active registration available on the ServiceWorkerRegistration.');
+      }
+      const snap = await s.client.call('fetch', { id, requests: serialized, denied, options: converted }, bodies);
       return s.client.instanceFor(snap);
     }
 
