@@ -37,17 +37,24 @@
       c = new Client(registration, null);
       c.transport = pageTransport(c);
       c.onactive = () => keepAlive(c);
+      // The engine waits for the acknowledgements of the clients it knows run bgfetch: the callers,
+      // and those that tell it they are here (at its roll call, or at its first update they hear).
+      const tell = (msg) => { if (c.registration.active) c.registration.active.postMessage({ __bgfetch: msg }); };
       const channel = new BroadcastChannel(channelName(registration.scope));
       channel.onmessage = (e) => {
         const d = e.data;
-        if (d && d.bgfetch === 'rollcall') { // a worker's engine started: it waits for this page's acks
-          if (c.registration.active) c.registration.active.postMessage({ __bgfetch: { op: 'here' } });
+        if (d && d.bgfetch === 'rollcall') {
+          tell({ op: 'here' });
           return;
         }
         if (!d || d.bgfetch !== 'update') return;
+        if (d.snapshot.epoch !== c.epoch) { // an engine this page may never have called
+          c.epoch = d.snapshot.epoch;
+          tell({ op: 'here' });
+        }
         const settled = c.update(d.snapshot);
         if (d.snapshot.result) {
-          const ack = () => channel.postMessage({ bgfetch: 'ack', uniqueId: d.snapshot.uniqueId });
+          const ack = () => tell({ op: 'ack', uniqueId: d.snapshot.uniqueId });
           if (d.snapshot.recordsAvailable) settled.then(ack, ack);
         } else {
           keepAlive(c);

@@ -27,7 +27,9 @@
     let engineDB = null; // the connection the running engine read what is stored from
     let restarts = 0;
     let retired = false; // being unregistered: no engine restarts, calls are refused, nothing is stored again
-    const callers = new Set(); // ids of the clients that called or answered the roll call: they run bgfetch
+    const callers = new Set(); // ids of the clients that sent the engine anything: they run bgfetch
+    const acks = new Map(); // uniqueId → ids of the clients that acknowledged its final update
+    const ackChecks = new Set(); // acknowledged()'s waits, checked again at every acknowledgement
     compile(early.compiled); // both began before wasm_exec.js is imported, so neither waits for it
     openStore(early.opened);
     if (typeof g.Go !== 'function') importScripts(base + 'wasm_exec.js'); // only possible during the first evaluation
@@ -134,9 +136,12 @@
           io,
           ready: () => { restarts = 0; debug.readyAt = performance.now(); resolve(host.call); },
           fail: (message) => reject(new TypeError('bgfetch engine: ' + message)),
-          update: (snap) => client.update(snap),
+          update: (snap) => {
+            if (snap.result && snap.recordsAvailable && !acks.has(snap.uniqueId)) acks.set(snap.uniqueId, new Set());
+            return client.update(snap);
+          },
           dispatch: (type, snap) => dispatchCompletion(type, snap),
-          acknowledgers: (everyWindow) => acknowledgers(everyWindow),
+          acknowledged: (uniqueId, everyWindow, ms) => acknowledged(uniqueId, everyWindow, ms),
         };
         g.__bgfetchHost = host;
         const go = new g.Go();
@@ -174,16 +179,26 @@
       setTimeout(() => { if (!retired) startEngine(); }, Math.min(30000, 50 * 2 ** restarts));
     }
 
-    // acknowledgers counts the clients that will acknowledge a final update: those known to run
-    // bgfetch, or every window (before the roll call has been answered; bridge/notify.go).
-    function acknowledgers(everyWindow) {
-      if (!g.clients) return Promise.resolve(0);
-      return g.clients.matchAll({ type: everyWindow ? 'window' : 'all', includeUncontrolled: true }).then((list) => {
-        if (everyWindow) return list.length;
-        const open = new Set(list.map((c) => c.id));
-        for (const id of callers) if (!open.has(id)) callers.delete(id); // closed since
-        return callers.size;
-      });
+    // acknowledged resolves once every client known to run bgfetch (and with everyWindow, before
+    // the roll call has been answered, every window: bridge/notify.go) has acknowledged the final
+    // update of uniqueId, having pinned its records, or after ms. Acknowledgements carry the sender,
+    // so one from a client nobody waits for never stands in for another's.
+    function acknowledged(uniqueId, everyWindow, ms) {
+      let got = acks.get(uniqueId);
+      if (!got) acks.set(uniqueId, got = new Set());
+      const open = g.clients ? g.clients.matchAll({ type: 'all', includeUncontrolled: true }) : Promise.resolve([]);
+      return open.catch(() => []).then((list) => new Promise((resolve) => {
+        const ids = new Set(list.map((c) => c.id));
+        for (const id of callers) if (!ids.has(id)) callers.delete(id); // closed since
+        const windows = everyWindow ? list.filter((c) => c.type === 'window').map((c) => c.id) : [];
+        const done = () => { clearTimeout(timer); ackChecks.delete(check); acks.delete(uniqueId); resolve(); };
+        const check = () => { // callers may grow meanwhile: a page that just learnt of this engine says so first
+          if (windows.every((id) => got.has(id)) && [...callers].every((id) => got.has(id))) done();
+        };
+        const timer = setTimeout(done, ms);
+        ackChecks.add(check);
+        check();
+      }));
     }
 
     function unregistered() {
@@ -226,8 +241,15 @@
       const m = event.data && event.data.__bgfetch;
       if (!m || typeof m !== 'object') return;
       event.stopImmediatePropagation(); // the application's own handlers never see bgfetch traffic
-      if (event.source && event.source.id) callers.add(event.source.id);
+      const sender = event.source && event.source.id;
+      if (sender) callers.add(sender);
       if (m.op === 'here') return; // the answer to the engine's roll call
+      if (m.op === 'ack') { // a client applied a final update and pinned its records
+        const got = acks.get(m.uniqueId);
+        if (got && sender) got.add(sender);
+        for (const check of [...ackChecks]) check();
+        return;
+      }
       const port = event.ports && event.ports[0];
       if (m.op === 'stop') { // the worker's own, for a database deleted under the engine
         if (port) port.postMessage({ error: plainError(new TypeError('Unknown operation.')) });
