@@ -27,11 +27,11 @@
         query = { url: r.url, method: r.method, headers: [...r.headers] };
       }
       const opts = options || {};
-      const res = await s.client.call('matchAll', {
+      const matched = s.client.call('matchAll', {
         uniqueId: s.uniqueId, request: query,
         options: { ignoreSearch: !!opts.ignoreSearch, ignoreMethod: !!opts.ignoreMethod, ignoreVary: !!opts.ignoreVary },
-      });
-      return createRecords(s.client, res.db, res.records);
+      }).then((res) => createRecords(s.client, res.db, res.records));
+      return s.client.whileMatching(s.uniqueId, matched);
     }
 
     get onprogress() { return state(this, BackgroundFetchRegistration).onprogress; }
@@ -117,8 +117,8 @@
   async function createRecords(client, db, views) {
     const stored = views.map((view) => new StoredRecord(client, db, view));
     // Tracked before the pin's await: a final update arriving meanwhile pins them with the rest.
-    for (const r of stored) if (!r.view.result) client.track(r);
-    await pin(db, stored);
+    const pinning = stored.filter((r) => !r.view.result).map((r) => client.track(r));
+    await Promise.all([pin(db, stored), ...pinning]);
     return Promise.all(stored.map(async (r) => {
       const record = new BackgroundFetchRecord(KEY);
       internals.set(record, { request: await storedRequest(db, r.view), stored: r, responseReady: null });

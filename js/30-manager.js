@@ -5,6 +5,7 @@
       this.transport = transport;
       this.instances = new Map(); // uniqueId → BackgroundFetchRegistration: one object per fetch per realm
       this.unsettled = new Map(); // uniqueId → StoredRecords to pin when the fetch settles
+      this.matching = new Map(); // uniqueId → matchAll() calls in flight, which settling waits for
       this.onactive = null;
     }
 
@@ -25,26 +26,41 @@
       return reg;
     }
 
+    // track keeps an unsettled record to pin when its fetch settles. The final update can overtake
+    // the answer that brought it: then it is pinned at once (the promise), which settle() waits for.
     track(stored) {
       const uid = stored.view.uniqueId;
       const reg = this.instances.get(uid);
-      // The final update can overtake the answer that brought the record: pin it now, while the
-      // worker may still hold the data (a reader finds it gone otherwise, with an error).
-      if (reg && internals.get(reg).result !== '') {
-        pinSettled([stored]);
-        return;
-      }
+      if (reg && internals.get(reg).result !== '') return pinSettled([stored]);
       if (!this.unsettled.has(uid)) this.unsettled.set(uid, new Set());
       this.unsettled.get(uid).add(stored);
+      return null;
     }
 
-    // Pins the records this realm holds of a fetch that has settled; the worker deletes the
-    // fetch's data only after every realm has answered (or a bounded wait).
+    // whileMatching returns p, a matchAll() call's records, which settle() waits for.
+    whileMatching(uniqueId, p) {
+      let calls = this.matching.get(uniqueId);
+      if (!calls) this.matching.set(uniqueId, calls = new Set());
+      calls.add(p);
+      const gone = () => {
+        calls.delete(p);
+        if (calls.size === 0 && this.matching.get(uniqueId) === calls) this.matching.delete(uniqueId);
+      };
+      p.then(gone, gone);
+      return p;
+    }
+
+    // Pins the records this realm holds of a fetch that has settled, those of matchAll() calls
+    // still in flight included; the worker deletes the fetch's data only after every realm has
+    // answered (or a bounded wait).
     settle(uniqueId) {
-      const held = this.unsettled.get(uniqueId);
-      if (!held) return Promise.resolve();
-      this.unsettled.delete(uniqueId);
-      return pinSettled([...held]);
+      const calls = [...(this.matching.get(uniqueId) || [])].map((p) => p.catch(() => null));
+      return Promise.all(calls).then(() => {
+        const held = this.unsettled.get(uniqueId);
+        if (!held) return undefined;
+        this.unsettled.delete(uniqueId);
+        return pinSettled([...held]);
+      });
     }
 
     // Update background fetch instances (SPEC §3.4). Returns a promise for the final update.
@@ -65,7 +81,8 @@
       if (s.result !== '') return;
       // Answers and updates arrive by different ways: one taken earlier by the same engine can come
       // later, and would move the values back. (A new engine, a restarted worker, starts anew.)
-      if (snap.epoch === s.epoch && snap.seq <= s.seq) return;
+      // The update that carries the result always applies: nothing comes after it.
+      if (!snap.result && snap.epoch === s.epoch && snap.seq <= s.seq) return;
       Object.assign(s, { epoch: snap.epoch, seq: snap.seq });
       if (s.downloaded === snap.downloaded && s.uploaded === snap.uploaded &&
           s.result === snap.result && s.failureReason === snap.failureReason) return;
