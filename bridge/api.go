@@ -39,17 +39,16 @@ func (a *API) Call(ctx context.Context, op string, args []byte, bodies safejs.Va
 	switch op {
 	case "fetch":
 		reqs := core.RequestsFromJSON(in.Get("requests"))
-		if in.GetBool("denied") { // SPEC §3.1: bad input (steps 3–4) is a TypeError before the permission (6.1)
-			if err := core.ValidateID(string(in.GetStringBytes("id"))); err != nil {
-				return nil, err
-			}
-			if err := core.ValidateRequests(reqs); err != nil {
-				return nil, err
-			}
-			return nil, &core.Error{Name: "NotAllowedError", Message: "Background fetch is not allowed for this origin."}
-		}
 		return a.Engine.Fetch(ctx, string(in.GetStringBytes("id")), reqs, bodyMap(reqs, bodies),
 			core.OptionsFromJSON(in.Get("options")))
+	case "validate": // fetch()'s checks of its input alone: they come before the permission's (SPEC §3.1)
+		if err := core.ValidateID(string(in.GetStringBytes("id"))); err != nil {
+			return nil, err
+		}
+		if err := core.ValidateRequests(core.RequestsFromJSON(in.Get("requests"))); err != nil {
+			return nil, err
+		}
+		return true, nil
 	case "get":
 		s, ok, err := a.Engine.Get(string(in.GetStringBytes("id")))
 		if !ok || err != nil {

@@ -103,10 +103,12 @@
       const opts = options || {}; // WebIDL converts the arguments before the algorithm runs
       const converted = { downloadTotal: unsignedLongLong(opts.downloadTotal), title: opts.title === undefined ? '' : domString(opts.title),
         icons: imageResources(opts.icons) };
+      if (list.length === 0) throw new TypeError('At least one request must be given.');
       const serialized = [];
       const bodies = [];
       for (const info of list) {
         const r = new Request(info);
+        if (r.mode === 'no-cors') throw new TypeError("Refused to fetch '" + r.url + "' because of the request's mode 'no-cors'.");
         let body = null;
         if (r.method !== 'GET' && r.method !== 'HEAD') {
           const bytes = await r.clone().arrayBuffer();
@@ -119,13 +121,16 @@
           integrity: r.integrity, bodySize: body ? body.byteLength : 0, hasBody: !!body,
         });
       }
-      // With the permission denied, the engine still checks the input first: bad input is a TypeError.
-      const denied = await permissionDenied();
-      if (!s.client.registration.active) {
-        if (denied) throw new DOMException('Background fetch is not allowed for this origin.', 'NotAllowedError');
-        throw new TypeError('No active registration available on the ServiceWorkerRegistration.');
+      if (await permissionDenied()) {
+        // The engine checks the rest of the input first (id, scheme, port), as Chromium does; an
+        // older engine does not know the call, and the permission decides.
+        if (s.client.registration.active) {
+          await s.client.call('validate', { id, requests: serialized }).catch((e) => { if (!/^unknown operation/.test(e && e.message)) throw e; });
+        }
+        throw new DOMException('Background fetch is not allowed for this origin.', 'NotAllowedError');
       }
-      const snap = await s.client.call('fetch', { id, requests: serialized, denied, options: converted }, bodies);
+      if (!s.client.registration.active) throw new TypeError('No active registration available on the ServiceWorkerRegistration.');
+      const snap = await s.client.call('fetch', { id, requests: serialized, options: converted }, bodies);
       return s.client.instanceFor(snap);
     }
 
