@@ -54,20 +54,22 @@
     // still in flight included; the worker deletes the fetch's data only after every realm has
     // answered (or a bounded wait).
     settle(uniqueId) {
-      const calls = [...(this.matching.get(uniqueId) || [])].map((p) => p.catch(() => null));
-      return Promise.all(calls).then(() => {
+      const drain = () => { // calls made meanwhile (by a progress listener, say) count too
+        const calls = this.matching.get(uniqueId);
+        if (calls && calls.size) return Promise.all([...calls].map((p) => p.catch(() => null))).then(drain);
         const held = this.unsettled.get(uniqueId);
         if (!held) return undefined;
         this.unsettled.delete(uniqueId);
         return pinSettled([...held]);
-      });
+      };
+      return Promise.resolve().then(drain);
     }
 
     // Update background fetch instances (SPEC §3.4). Returns a promise for the final update.
+    // The result is applied first, so a matchAll() its progress listener makes is waited for.
     update(snap) {
-      const settled = snap.result ? this.settle(snap.uniqueId) : undefined;
       this.apply(snap);
-      return settled;
+      return snap.result ? this.settle(snap.uniqueId) : undefined;
     }
 
     apply(snap) {

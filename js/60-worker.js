@@ -137,7 +137,7 @@
           ready: () => { restarts = 0; debug.readyAt = performance.now(); resolve(host.call); },
           fail: (message) => reject(new TypeError('bgfetch engine: ' + message)),
           update: (snap) => {
-            if (snap.result && snap.recordsAvailable && !acks.has(snap.uniqueId)) acks.set(snap.uniqueId, new Set());
+            if (snap.result && snap.recordsAvailable) acks.set(snap.uniqueId, new Set()); // a new round (a restarted engine's too)
             return client.update(snap);
           },
           dispatch: (type, snap) => dispatchCompletion(type, snap),
@@ -172,6 +172,7 @@
       if (engine !== current) return;
       engine = null;
       engineDB = null;
+      acks.clear(); // the next engine announces its final updates again
       for (const p of pending) p.reject(transientError('The background fetch engine stopped; try again.'));
       pending.clear();
       restarts++;
@@ -187,11 +188,18 @@
       let got = acks.get(uniqueId);
       if (!got) acks.set(uniqueId, got = new Set());
       const open = g.clients ? g.clients.matchAll({ type: 'all', includeUncontrolled: true }) : Promise.resolve([]);
-      return open.catch(() => []).then((list) => new Promise((resolve) => {
+      return open.then((list) => {
         const ids = new Set(list.map((c) => c.id));
         for (const id of callers) if (!ids.has(id)) callers.delete(id); // closed since
+        return list;
+      }, () => []).then((list) => new Promise((resolve) => {
         const windows = everyWindow ? list.filter((c) => c.type === 'window').map((c) => c.id) : [];
-        const done = () => { clearTimeout(timer); ackChecks.delete(check); acks.delete(uniqueId); resolve(); };
+        const done = () => {
+          clearTimeout(timer);
+          ackChecks.delete(check);
+          if (acks.get(uniqueId) === got) acks.delete(uniqueId);
+          resolve();
+        };
         const check = () => { // callers may grow meanwhile: a page that just learnt of this engine says so first
           if (windows.every((id) => got.has(id)) && [...callers].every((id) => got.has(id))) done();
         };
