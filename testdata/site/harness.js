@@ -133,6 +133,27 @@
       return true;
     },
     streamed(id) { return streams.get(id); },
+    // Takes fetch id's records in the listener of the progress event that carries its result.
+    matchOnResult(id) {
+      const r = regs.get(id);
+      r.addEventListener('progress', () => {
+        if (r.result && !streams.has('result:' + id)) streams.set('result:' + id, r.matchAll());
+      });
+      return true;
+    },
+    // Reads the records matchOnResult took: [{url, size, sha256}] or {error}.
+    async readOnResult(id) {
+      try {
+        const records = await streams.get('result:' + id);
+        return await Promise.all(records.map(async (rec) => {
+          const body = await (await rec.responseReady).arrayBuffer();
+          const d = new Uint8Array(await crypto.subtle.digest('SHA-256', body));
+          return { url: rec.request.url, size: body.byteLength, sha256: Array.from(d, (b) => b.toString(16).padStart(2, '0')).join('') };
+        }));
+      } catch (e) {
+        return { error: e.name + ': ' + e.message };
+      }
+    },
     // When the active worker started, and now (ms since the epoch); asking starts a stopped one.
     async workerStartedAt() {
       const reg = await navigator.serviceWorker.getRegistration('/');

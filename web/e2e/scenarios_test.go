@@ -72,6 +72,7 @@ func TestScenarios(t *testing.T) {
 			t.Run("ReloadDuringDownload", func(t *testing.T) { s.t = t; reloadDuringDownload(s) })
 			t.Run("OtherWindowsDoNotDelayEvents", func(t *testing.T) { s.t = t; otherWindows(s) })
 			t.Run("GetDuringDownloadNeverMovesProgressBack", func(t *testing.T) { s.t = t; getDuringDownload(s) })
+			t.Run("RecordsTakenOnTheResultStayReadable", func(t *testing.T) { s.t = t; recordsOnResult(s) })
 			if !cfg.native {
 				t.Run("EngineCrashIsRecovered", func(t *testing.T) { s.t = t; engineCrashIsRecovered(s) })
 			}
@@ -266,4 +267,27 @@ func getDuringDownload(s *session) {
 		assert.GreaterOrEqual(t, progress[i].Downloaded, progress[i-1].Downloaded, "progress event %d of %d", i, len(progress))
 	}
 	assert.EqualValues(t, 32<<20, progress[len(progress)-1].Downloaded)
+}
+
+// Records taken with matchAll() in the listener of the progress event that carries the result (a
+// common way to wait for a download) stay readable after the worker's event, when the fetch's data
+// is deleted.
+func recordsOnResult(s *session) {
+	t := s.t
+	const id = "on-result"
+	paths := []string{"/files/1k.bin", "/files/1m.bin"}
+	s.eval(nil, `harness.start(%s, %s).then(() => harness.matchOnResult(%[1]s))`, js(id), js(paths))
+	_, worker := s.finished(id, time.Minute)
+	require.Equal(t, "backgroundfetchsuccess", worker.Event)
+	time.Sleep(time.Second) // the data is deleted once the event is done
+	var read []struct {
+		URL, SHA256 string
+		Size        int64
+	}
+	s.eval(&read, `harness.readOnResult(%s)`, js(id))
+	require.Len(t, read, len(paths))
+	for i, p := range paths {
+		assert.Equal(t, s.origin+p, read[i].URL)
+		assert.Equal(t, s.sha256(p), read[i].SHA256, p)
+	}
 }
