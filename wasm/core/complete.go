@@ -125,6 +125,7 @@ func (e *Engine) deleteData(uniqueID string) {
 	if f := e.fetches[uniqueID]; f != nil {
 		delete(e.fetches, uniqueID)
 		f.touch()
+		f.cancel() // detaches its context from the engine's
 	}
 	e.mu.Unlock()
 }

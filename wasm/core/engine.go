@@ -219,6 +219,7 @@ func (e *Engine) Fetch(ctx context.Context, id string, reqs []Request, bodies ma
 		e.mu.Lock()
 		delete(e.active, id)
 		e.mu.Unlock()
+		f.cancel()
 		if IsQuotaExceeded(err) { // SPEC §3.1: storing the registration needs space too
 			return Snapshot{}, quotaExceeded("There is not enough storage to store the registration.")
 		}

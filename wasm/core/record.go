@@ -41,14 +41,18 @@ func (e *Engine) completeRecord(f *bgFetch, i int, release func()) (result strin
 		before := e.stored(f, i)
 		result, err := e.attempt(f, i, whole, release)
 		release = nil
+		if err == nil && result != "" {
+			return result // settled and stored: an abort arriving now does not undo it
+		}
 		if f.ctx.Err() != nil {
 			return ReasonAborted
 		}
+		progress := e.stored(f, i) > before
+		if progress { // the count of attempts in a row without a new byte starts again
+			failures, backoff = 0, e.cfg.RetryBackoff
+		}
 		if err == nil {
-			if result != "" {
-				return result
-			}
-			if e.stored(f, i) > before {
+			if progress {
 				continue // a partial response ended early: ask for the rest
 			}
 			// Nothing came (an empty 206, a body restarted): a failure, or a server could keep us asking.
@@ -56,10 +60,9 @@ func (e *Engine) completeRecord(f *bgFetch, i int, release func()) (result strin
 		}
 		// After a failure the body streams: each chunk shows the connection is alive.
 		whole = 0
-		if e.stored(f, i) > before { // the attempt made progress: the count starts again
-			failures, backoff = 0, e.cfg.RetryBackoff
+		if !progress {
+			failures++
 		}
-		failures++
 		if !errors.Is(err, errRetry) || failures >= e.cfg.MaxAttempts {
 			e.p.Logf("bgfetch: record %d of %q failed: %v", i, f.doc.ID, err)
 			return ReasonFetchError
@@ -117,6 +120,9 @@ func (e *Engine) recordEnded(f *bgFetch, i int, result string) string {
 // if retryable).
 func (e *Engine) attempt(f *bgFetch, i int, whole int64, release func()) (string, error) {
 	defer release()
+	if err := f.ctx.Err(); err != nil {
+		return "", err // ended while the slot came: no request goes out
+	}
 
 	e.mu.Lock()
 	rec := f.doc.Records[i]

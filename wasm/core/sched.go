@@ -18,8 +18,12 @@ func newScheduler(slots int) *scheduler {
 	return &scheduler{free: max(slots, 1), queues: map[string][]chan struct{}{}}
 }
 
-// acquire waits for a slot for a request of fetch; release must follow a nil return.
+// acquire waits for a slot for a request of fetch; release must follow a nil return. A fetch that
+// has ended (ctx) gets none, even when one is free: its requests must not go out.
 func (s *scheduler) acquire(ctx context.Context, fetch string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	if s.free > 0 && len(s.order) == 0 {
 		s.free--
@@ -34,6 +38,10 @@ func (s *scheduler) acquire(ctx context.Context, fetch string) error {
 	s.mu.Unlock()
 	select {
 	case <-ch:
+		if err := ctx.Err(); err != nil { // both were ready: the slot goes on
+			s.release()
+			return err
+		}
 		return nil
 	case <-ctx.Done():
 		s.mu.Lock()
