@@ -147,3 +147,35 @@ func TestSettledFetchReleasesItsContext(t *testing.T) {
 	h.rec.wait(t)
 	require.Eventually(t, func() bool { return f.ctx.Err() != nil }, 5*time.Second, 5*time.Millisecond)
 }
+
+// A cross-origin resume that never gets a response (a server refusing the preflight that Range
+// and If-Range need) does not fail the record: its last try asks for the whole body.
+func TestRefusedCrossOriginRangeFallsBackToTheWholeBody(t *testing.T) {
+	body := pattern(100, 3)
+	var ranges []int64
+	var mu sync.Mutex
+	head := func(status int, extra ...[2]string) *Response {
+		return &Response{Status: status, Type: "cors", Headers: append([][2]string{{"Last-Modified", "Sat, 21 Nov 2026 10:00:00 GMT"}}, extra...)}
+	}
+	h := newFuncHarness(t, fetchFunc(func(from int64) (*Response, Body, error) {
+		mu.Lock()
+		ranges = append(ranges, from)
+		n := len(ranges)
+		mu.Unlock()
+		switch {
+		case n == 1: // the connection drops after 40 bytes
+			return head(200), &listBody{chunks: [][]byte{body[:40]}, err: errors.New("TypeError: network error")}, nil
+		case from > 0: // every range request: the preflight is refused
+			return nil, nil, errors.New("TypeError: Failed to fetch")
+		}
+		return head(200), &listBody{chunks: [][]byte{body}}, nil
+	}))
+	hold := h.rec.holdEvents()
+	snap, err := h.e.Fetch(context.Background(), "x", []Request{get("https://b/x")}, nil, Options{})
+	require.NoError(t, err)
+	final := h.waitWithBody(t, hold, snap.UniqueID, body)
+	assert.Equal(t, ResultSuccess, final.Result)
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []int64{0, 40, 40, 0}, ranges, "two refused resumes, then the whole body")
+}

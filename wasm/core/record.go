@@ -16,6 +16,9 @@ var (
 	errTotalExceeded = errors.New("downloadTotal exceeded")
 	// errSegmentDue interrupts a read to store the segment held (storeBody).
 	errSegmentDue = errors.New("segment due")
+	// errNoRangeResponse marks a cross-origin resume that got no response at all: a server that
+	// refuses the preflight its Range and If-Range headers need fails it this way every time.
+	errNoRangeResponse = errors.New("no response to a cross-origin range request")
 )
 
 // completeRecord fetches one record until it settles and returns its result (SPEC §3.3). Each
@@ -31,6 +34,7 @@ func (e *Engine) completeRecord(f *bgFetch, i int, release func()) (result strin
 	}()
 	backoff := e.cfg.RetryBackoff
 	whole := e.cfg.WholeBody
+	noRange := false // ask for the whole body even with bytes stored
 	for failures := 0; ; {
 		if release == nil {
 			var err error
@@ -39,7 +43,7 @@ func (e *Engine) completeRecord(f *bgFetch, i int, release func()) (result strin
 			}
 		}
 		before := e.stored(f, i)
-		result, err := e.attempt(f, i, whole, release)
+		result, err := e.attempt(f, i, whole, noRange, release)
 		release = nil
 		if err == nil && result != "" {
 			return result // settled and stored: an abort arriving now does not undo it
@@ -62,6 +66,11 @@ func (e *Engine) completeRecord(f *bgFetch, i int, release func()) (result strin
 		whole = 0
 		if !progress {
 			failures++
+		}
+		// Range requests that get no answer may be refused their preflight: rather than fail the
+		// record, its last try asks for the whole body, and so do the tries after it.
+		if errors.Is(err, errNoRangeResponse) && failures == e.cfg.MaxAttempts-1 {
+			noRange = true
 		}
 		if !errors.Is(err, errRetry) || failures >= e.cfg.MaxAttempts {
 			e.p.Logf("bgfetch: record %d of %q failed: %v", i, f.doc.ID, err)
@@ -115,10 +124,10 @@ func (e *Engine) recordEnded(f *bgFetch, i int, result string) string {
 }
 
 // attempt makes one request for record i in the network slot the caller holds, and frees it with
-// release as soon as the body has arrived (whole is Fetcher.Fetch's). It returns the record's
-// result, or "" with a nil error when the body is still incomplete, or an error (wrapping errRetry
-// if retryable).
-func (e *Engine) attempt(f *bgFetch, i int, whole int64, release func()) (string, error) {
+// release as soon as the body has arrived (whole is Fetcher.Fetch's; noRange asks for the whole body
+// even with bytes stored). It returns the record's result, or "" with a nil error when the
+// body is still incomplete, or an error (wrapping errRetry if retryable).
+func (e *Engine) attempt(f *bgFetch, i int, whole int64, noRange bool, release func()) (string, error) {
 	defer release()
 	if err := f.ctx.Err(); err != nil {
 		return "", err // ended while the slot came: no request goes out
@@ -136,13 +145,16 @@ func (e *Engine) attempt(f *bgFetch, i int, whole int64, release func()) (string
 		return "", err
 	}
 	rangeStart, ifRange := int64(0), ""
-	if rec.Stored > 0 && canResume(&rec) {
+	if rec.Stored > 0 && canResume(&rec) && !noRange {
 		rangeStart, ifRange = rec.Stored, validator(rec.Response)
 	}
 	wd, actx := newWatchdog(f.ctx, e.p.Clock, e.cfg.StallTimeout, &e.arrived)
 	defer wd.halt()
 	resp, stream, err := e.p.Fetcher.Fetch(actx, &rec.Request, body, rangeStart, ifRange, whole)
 	if err != nil {
+		if rangeStart > 0 && rec.Response.Type == "cors" {
+			err = errors.Join(errNoRangeResponse, err)
+		}
 		return "", retryIf(retryable, wd.stalled(err))
 	}
 	wd.arrived()

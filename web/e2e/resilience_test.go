@@ -78,6 +78,7 @@ func networkFaults(run func(string, func(*session))) {
 	run("ServerIgnoringRangeRestartsFromZero", ignoredRange)
 	run("ChangedETagRestartsWithNewVersion", changedETag)
 	run("StalledConnectionIsRetried", stalledConnection)
+	run("RefusedCrossOriginResumeRefetchesTheWholeBody", refusedPreflight)
 }
 
 // unique makes a URL fresh for the server's one-shot faults.
@@ -522,4 +523,33 @@ func browserKilledAndRestarted(t *testing.T) {
 	log := s.requests(path)
 	require.GreaterOrEqual(t, len(log), 2)
 	assert.Regexp(t, `^bytes=[1-9]\d*-$`, log[len(log)-1].Range, "the download resumed with Range")
+}
+
+// A cross-origin server that refuses preflights (allowing simple CORS requests only, as some CDNs
+// do) fails every resume, whose Range and If-Range headers need one: the download still completes,
+// its last try asking for the whole body.
+func refusedPreflight(s *session) {
+	t := s.t
+	const id = "no-preflight"
+	path := "/files/8m.bin?drop=3000000&nopreflight&t=" + unique()
+	cross := strings.Replace(s.origin, "127.0.0.1", "localhost", 1) + path
+	require.NotEqual(t, s.origin+path, cross, "another origin")
+	s.eval(nil, `harness.start(%s, %s)`, js(id), js([]string{cross}))
+	monotonic(t, s.succeeded(id, faultSize, s.sha256("/files/8m.bin")), 1)
+	var gets []server.Entry
+	preflights := 0
+	for _, e := range s.requests(path) {
+		switch e.Method {
+		case "GET":
+			gets = append(gets, e)
+		case "OPTIONS":
+			assert.Equal(t, 403, e.Status)
+			preflights++
+		}
+	}
+	assert.Positive(t, preflights, "the resumes asked for a preflight")
+	require.Len(t, gets, 2, "the dropped request, then the whole body")
+	assert.Empty(t, gets[1].Range)
+	assert.Equal(t, 200, gets[1].Status)
+	assert.EqualValues(t, faultSize, gets[1].Bytes)
 }

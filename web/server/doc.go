@@ -5,7 +5,8 @@
 //	GET|HEAD /files/<size>[.ext]  deterministic bytes (size: digits + optional k/m/g), Range/If-Range aware;
 //	                              query: v (version, default 1), rate, ignore-range, drop, stall, status,
 //	                              header=Name:Value (repeatable), nocors (no CORS headers), gzip (Content-Encoding),
-//	                              change=<v> (after the drop/stall fired, serve version v: the resource changed)
+//	                              change=<v> (after the drop/stall fired, serve version v: the resource changed),
+//	                              nopreflight (OPTIONS is refused: cross-origin Range requests fail)
 //	GET /status/<code>            that status with "status <code>\n" repeated to 1 KiB
 //	ANY /echo                     the request body back, with X-Method and X-Content-Type headers
 //	GET /redirect?to=<path>       302 to that path

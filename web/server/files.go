@@ -23,6 +23,10 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request) {
 	w = lw
 	setCORS(w.Header())
 	if r.Method == http.MethodOptions {
+		if r.URL.Query().Has("nopreflight") { // as a CDN that allows simple CORS requests only
+			w.WriteHeader(http.StatusForbidden)
+			return
+		}
 		// Preflight for cross-origin fetches that send If-Range.
 		w.Header().Set("Access-Control-Allow-Methods", "GET, HEAD")
 		w.Header().Set("Access-Control-Allow-Headers", "Range, If-Range")

@@ -323,3 +323,15 @@ func TestChangeNeedsAFault(t *testing.T) {
 	resp, _ := f.get("/files/1k?change=2")
 	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
 }
+
+func TestNoPreflightRefusesOptions(t *testing.T) {
+	f := newFixture(t, server.Options{})
+	for query, want := range map[string]int{"": http.StatusNoContent, "?nopreflight": http.StatusForbidden} {
+		req, err := http.NewRequest(http.MethodOptions, f.ts.URL+"/files/1k"+query, nil)
+		require.NoError(t, err)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, want, resp.StatusCode, query)
+	}
+}
