@@ -105,6 +105,8 @@
       const opts = options || {}; // WebIDL converts the arguments before the algorithm runs
       const converted = { downloadTotal: unsignedLongLong(opts.downloadTotal), title: opts.title === undefined ? '' : domString(opts.title),
         icons: imageResources(opts.icons) };
+      // The spec's synchronous steps (3, 4.2) come before anything, the permission and the worker
+      // included; the engine checks the rest, and these again.
       if (list.length === 0) throw new TypeError('At least one request must be given.');
       const serialized = [];
       const bodies = [];
