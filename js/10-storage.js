@@ -19,10 +19,23 @@
     return databases.get(name);
   }
 
+  // readTransaction begins a read on the cached connection, or on a new one if the browser closed
+  // that one meanwhile (another connection's version change), so a read under way goes on.
+  async function readTransaction(dbName, stores) {
+    for (let tries = 1; ; tries++) {
+      const db = await openDatabase(dbName);
+      try {
+        return db.transaction(stores, 'readonly');
+      } catch (e) {
+        if (tries > 1 || !e || e.name !== 'InvalidStateError') throw e; // closed: its handlers let go of it
+      }
+    }
+  }
+
   async function storedValue(dbName, store, key) {
-    const db = await openDatabase(dbName);
+    const tx = await readTransaction(dbName, store);
     return new Promise((resolve, reject) => {
-      const req = db.transaction(store, 'readonly').objectStore(store).get(key);
+      const req = tx.objectStore(store).get(key);
       req.onsuccess = () => resolve(req.result);
       req.onerror = () => reject(req.error);
     });
@@ -32,9 +45,8 @@
   // Blob read from IndexedDB stays readable after its entry is deleted, so pinned records outlive the
   // stored fetch.
   async function segmentHandles(dbName, views) {
-    const db = await openDatabase(dbName);
+    const tx = await readTransaction(dbName, 'segments');
     return new Promise((resolve, reject) => {
-      const tx = db.transaction('segments', 'readonly');
       const store = tx.objectStore('segments');
       const out = views.map(() => null);
       views.forEach((v, i) => {

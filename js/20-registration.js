@@ -84,6 +84,14 @@
       }
     }
 
+    // current brings the view up to date without waiting: the engine answers a view no record has
+    // (generation -1) at once. A body restarted since matchAll() must be read from its new start.
+    async current() {
+      const seen = this.view;
+      const v = await this.client.call('waitRecord', Object.assign({}, seen, { generation: -1 })).catch(() => seen);
+      if (this.view === seen || newerView(v, this.view)) this.view = v;
+    }
+
     async segment(seq) {
       const v = this.view;
       const value = this.pinned ? this.pinned[seq] : await storedValue(this.db, 'segments', [v.uniqueId, v.index, v.generation, seq]);
@@ -119,6 +127,10 @@
     // Tracked before the pin's await: a final update arriving meanwhile pins them with the rest.
     const pinning = stored.filter((r) => !r.view.result).map((r) => client.track(r));
     await Promise.all([pin(db, stored), ...pinning]);
+    // A settled record that could not be pinned has had its data deleted (the event ended meanwhile).
+    if (stored.some((r) => r.view.result && !r.pinned)) {
+      throw new DOMException('The records associated with this background fetch are no longer available.', 'InvalidStateError');
+    }
     return Promise.all(stored.map(async (r) => {
       const record = new BackgroundFetchRecord(KEY);
       internals.set(record, { request: await storedRequest(db, r.view), stored: r, responseReady: null });
@@ -138,6 +150,7 @@
 
   // responseReady: resolves once the record's response headers are stored (SPEC §3.8).
   async function responseFor(stored) {
+    if (!stored.view.result) await stored.current();
     while (!stored.view.response && !stored.view.result) await stored.refresh();
     const v = stored.view;
     if (!v.response || !v.exposed) throw unavailable(v.result);
@@ -193,5 +206,5 @@
           await stored.refresh();
         }
       },
-    });
+    }, { highWaterMark: 0 }); // pulled only when read: an unread body holds no segment in memory
   }

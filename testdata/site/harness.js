@@ -141,10 +141,16 @@
       });
       return true;
     },
-    // Reads the records matchOnResult took: [{url, size, sha256}] or {error}.
-    async readOnResult(id) {
+    // Takes fetch id's records now, for readTaken('now:' + id).
+    matchNow(id) {
+      streams.set('now:' + id, regs.get(id).matchAll());
+      return true;
+    },
+    readOnResult(id) { return harness.readTaken('result:' + id); },
+    // Reads the records matchOnResult or matchNow took: [{url, size, sha256}] or {error}.
+    async readTaken(key) {
       try {
-        const records = await streams.get('result:' + id);
+        const records = await streams.get(key);
         return await Promise.all(records.map(async (rec) => {
           const body = await (await rec.responseReady).arrayBuffer();
           const d = new Uint8Array(await crypto.subtle.digest('SHA-256', body));

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -79,6 +80,7 @@ func networkFaults(run func(string, func(*session))) {
 	run("ChangedETagRestartsWithNewVersion", changedETag)
 	run("StalledConnectionIsRetried", stalledConnection)
 	run("RefusedCrossOriginResumeRefetchesTheWholeBody", refusedPreflight)
+	run("RecordTakenBeforeARestartReadsTheNewBody", takenBeforeRestart)
 }
 
 // unique makes a URL fresh for the server's one-shot faults.
@@ -552,4 +554,40 @@ func refusedPreflight(s *session) {
 	assert.Empty(t, gets[1].Range)
 	assert.Equal(t, 200, gets[1].Status)
 	assert.EqualValues(t, faultSize, gets[1].Bytes)
+}
+
+// A record taken with matchAll() early in the download, whose body then restarts from zero with a
+// changed resource (a drop, and the server's new version), reads the new body when it is read
+// later, while its fetch still runs: not the old view's head and bytes.
+func takenBeforeRestart(s *session) {
+	t := s.t
+	const id = "taken-before-restart"
+	first := "/files/8m.bin?drop=3000000&change=2&rate=4194304&t=" + unique()
+	slow := "/files/512k.bin?rate=65536&t=" + unique() // keeps the fetch running for 8 s
+	s.eval(nil, `harness.start(%s, %s)`, js(id), js([]string{first, slow}))
+	s.waitDownloading(id)
+	s.eval(nil, `harness.matchNow(%s)`, js(id))
+	require.Eventually(t, func() bool {
+		for _, e := range s.requests(first) {
+			if e.Status == 200 && e.Bytes == faultSize && !e.End.IsZero() {
+				return true // the new version was served whole
+			}
+		}
+		return false
+	}, time.Minute, 100*time.Millisecond)
+	var cur snapshot
+	s.eval(&cur, `harness.current(%s)`, js(id))
+	require.Empty(t, cur.Result, "the fetch still runs")
+	var raw json.RawMessage
+	s.eval(&raw, `harness.readTaken(%s).then((r) => (Array.isArray(r) ? r.slice(0, 1) : r))`, js("now:"+id))
+	var read []struct {
+		URL, SHA256 string
+		Size        int64
+	}
+	require.NoError(t, json.Unmarshal(raw, &read), "the read: %s", raw)
+	require.Len(t, read, 1)
+	assert.EqualValues(t, faultSize, read[0].Size)
+	assert.Equal(t, s.sha256("/files/8m.bin?v=2"), read[0].SHA256, "the new version's body")
+	_, worker := s.finished(id, time.Minute)
+	assert.Equal(t, "backgroundfetchsuccess", worker.Event)
 }
