@@ -4,6 +4,7 @@ package bridge
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"sync"
 
@@ -311,6 +312,9 @@ func (s *Store) Body(ctx context.Context, uniqueID string, record int) (any, err
 		return nil, err
 	}
 	v, _ := req.Get("result")
+	if v.IsUndefined() { // asked only for a request that has one: sent without it, the request would lie
+		return nil, fmt.Errorf("the stored body of record %d is missing", record)
+	}
 	return v, nil
 }
 

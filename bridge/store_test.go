@@ -107,9 +107,8 @@ func TestStoreCreateLoadBody(t *testing.T) {
 	b, err = s.Body(ctx, "u1", 2)
 	require.NoError(t, err)
 	assert.Equal(t, "second body", string(goBytes(t, b.(safejs.Value))))
-	b, err = s.Body(ctx, "u1", 1)
-	require.NoError(t, err)
-	assert.True(t, b.(safejs.Value).IsUndefined(), "no body stored for record 1")
+	_, err = s.Body(ctx, "u1", 1)
+	assert.ErrorContains(t, err, "missing", "no body stored for record 1: the request is not sent without it")
 }
 
 func TestStorePutSegments(t *testing.T) {
