@@ -14,6 +14,10 @@ import (
 // syncTimeout bounds how long a completion waits for pages to apply the final update.
 const syncTimeout = 500 * time.Millisecond
 
+// eventLimit bounds how long a completion event's waitUntil promises hold the fetch's data, as
+// Chromium bounds an event: pages' pings would keep a worker with one that never settles alive for ever.
+const eventLimit = 5 * time.Minute
+
 // rollCallGrace is how long after the engine starts every window is waited for: a page that ran
 // bgfetch with an earlier copy of the worker is known to this one once it answers the roll call.
 const rollCallGrace = time.Second
@@ -23,6 +27,7 @@ const rollCallGrace = time.Second
 type Notifier struct {
 	host, io, channel, json safejs.Value
 	started                 time.Time
+	eventLimit              time.Duration
 
 	mu      sync.Mutex
 	settled map[string]safejs.Value // the worker realm's promise for a final update
@@ -37,7 +42,7 @@ func NewNotifier(host, io safejs.Value, channelName string) (*Notifier, error) {
 		return nil, err
 	}
 	n := &Notifier{host: host, io: io, channel: ch, json: safejs.MustGetGlobal("JSON"),
-		settled: map[string]safejs.Value{}, started: time.Now()}
+		settled: map[string]safejs.Value{}, started: time.Now(), eventLimit: eventLimit}
 	rollCall, _ := n.json.Call("parse", `{"bgfetch":"rollcall"}`)
 	_, _ = ch.Call("postMessage", rollCall)
 	return n, nil
@@ -85,12 +90,15 @@ func (n *Notifier) Sync(ctx context.Context, uniqueID string) {
 	}
 }
 
-// Dispatch implements core.Notifier.
+// Dispatch implements core.Notifier; after eventLimit the event's data goes whatever its
+// waitUntil promises still wait for.
 func (n *Notifier) Dispatch(ctx context.Context, event string, s core.Snapshot) error {
 	p, err := n.host.Call("dispatch", event, n.snapshot(s))
 	if err != nil {
 		return err
 	}
+	ctx, cancel := context.WithTimeout(ctx, n.eventLimit)
+	defer cancel()
 	_, err = Await(ctx, p)
 	return err
 }

@@ -154,3 +154,22 @@ func TestNotifierSyncWaitsForAcks(t *testing.T) {
 	n.Sync(ctx, "never")
 	assert.Less(t, time.Since(start), 300*time.Millisecond)
 }
+
+// A completion event whose waitUntil promise never settles holds the fetch for eventLimit, no longer.
+func TestNotifierDispatchEndsAtTheEventLimit(t *testing.T) {
+	h := newFakeHost(t)
+	n, err := NewNotifier(h.obj, testIO(), uniqueName(t))
+	require.NoError(t, err)
+	n.eventLimit = 100 * time.Millisecond
+	start := time.Now()
+	done := make(chan error, 1)
+	go func() { done <- n.Dispatch(testCtx(t), "backgroundfetchsuccess", core.Snapshot{UniqueID: "u1"}) }()
+	h.event(t) // dispatched, and never released
+	select {
+	case err := <-done:
+		assert.Error(t, err)
+		assert.Less(t, time.Since(start), 2*time.Second)
+	case <-time.After(5 * time.Second):
+		t.Fatal("Dispatch waited past the event limit")
+	}
+}

@@ -193,13 +193,14 @@
       enumerable: true, configurable: true, writable: true,
       value: { unregister() {
         let deleted = null;
-        let worker = null;
-        const tell = (op) => { // the worker may be this one: it receives its own message
-          if (worker) worker.postMessage({ __bgfetch: { op } });
+        let workers = [];
+        const tell = (op) => { // a worker may be this one: it receives its own message
+          for (const w of workers) w.postMessage({ __bgfetch: { op } });
         };
         try {
           if (g.indexedDB && this instanceof ServiceWorkerRegistration) {
-            worker = this.active;
+            // A waiting or installing version may run an engine too, once the active one's ends.
+            workers = [this.active, this.waiting, this.installing].filter(Boolean);
             tell('retired');
             const req = g.indexedDB.deleteDatabase('bgfetch ' + this.scope);
             deleted = new Promise((resolve) => {
