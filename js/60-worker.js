@@ -135,7 +135,7 @@
           stallTimeout: config.stallTimeout, // ms without a byte before a request is retried
           io,
           ready: () => { restarts = 0; debug.readyAt = performance.now(); resolve(host.call); },
-          fail: (message) => reject(new TypeError('bgfetch engine: ' + message)),
+          fail: (message) => reject(transientError('bgfetch engine: ' + message)),
           update: (snap) => {
             if (snap.result && snap.recordsAvailable) acks.set(snap.uniqueId, new Set()); // a new round (a restarted engine's too)
             return client.update(snap);
@@ -151,7 +151,7 @@
             // wasm_exec.js leaves the instance's pending timers, which would resume it (an error each).
             if (go._scheduledTimeouts) for (const t of go._scheduledTimeouts.values()) clearTimeout(t);
             unlock();
-            reject(new TypeError('bgfetch engine: it ended before it was ready')); // no-op once ready
+            reject(transientError('bgfetch engine: it ended before it was ready')); // no-op once ready
             engineExited(current, io);
           };
           go.run(instance).then(exited, exited);
