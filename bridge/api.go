@@ -42,10 +42,7 @@ func (a *API) Call(ctx context.Context, op string, args []byte, bodies safejs.Va
 		return a.Engine.Fetch(ctx, string(in.GetStringBytes("id")), reqs, bodyMap(reqs, bodies),
 			core.OptionsFromJSON(in.Get("options")))
 	case "validate": // fetch()'s checks of its input alone: they come before the permission's (SPEC §3.1)
-		if err := core.ValidateID(string(in.GetStringBytes("id"))); err != nil {
-			return nil, err
-		}
-		if err := core.ValidateRequests(core.RequestsFromJSON(in.Get("requests"))); err != nil {
+		if err := core.ValidateFetch(string(in.GetStringBytes("id")), core.RequestsFromJSON(in.Get("requests"))); err != nil {
 			return nil, err
 		}
 		return true, nil

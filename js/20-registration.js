@@ -74,8 +74,7 @@
       const seen = this.view;
       for (let tries = 1; ; tries++) {
         try {
-          const v = await this.client.call('waitRecord', seen);
-          if (this.view === seen || newerView(v, this.view)) this.view = v;
+          this.adopt(seen, await this.client.call('waitRecord', seen));
           return;
         } catch (e) {
           if (this.view !== seen) return;
@@ -88,7 +87,11 @@
     // (generation -1) at once. A body restarted since matchAll() must be read from its new start.
     async current() {
       const seen = this.view;
-      const v = await this.client.call('waitRecord', Object.assign({}, seen, { generation: -1 })).catch(() => seen);
+      this.adopt(seen, await this.client.call('waitRecord', Object.assign({}, seen, { generation: -1 })).catch(() => seen));
+    }
+
+    // adopt takes v, an answer to a call made when the view was seen, unless a later view came first.
+    adopt(seen, v) {
       if (this.view === seen || newerView(v, this.view)) this.view = v;
     }
 

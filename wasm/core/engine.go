@@ -185,10 +185,7 @@ func (e *Engine) Start(ctx context.Context) error {
 
 // Fetch creates a background fetch and starts it (SPEC §3.1).
 func (e *Engine) Fetch(ctx context.Context, id string, reqs []Request, bodies map[int]any, opts Options) (Snapshot, error) {
-	if err := ValidateID(id); err != nil {
-		return Snapshot{}, err
-	}
-	if err := ValidateRequests(reqs); err != nil {
+	if err := ValidateFetch(id, reqs); err != nil {
 		return Snapshot{}, err
 	}
 	if opts.DownloadTotal > 0 && e.p.StorageAvailable != nil {

@@ -29,6 +29,15 @@ func ValidateID(id string) error {
 	return nil
 }
 
+// ValidateFetch is every check of fetch()'s input (the id and the requests): it comes before the
+// permission's (SPEC §3.1), so the bridge asks for it alone when the permission is denied.
+func ValidateFetch(id string, reqs []Request) error {
+	if err := ValidateID(id); err != nil {
+		return err
+	}
+	return ValidateRequests(reqs)
+}
+
 // ValidateRequests applies the checks fetch() makes before anything is stored (SPEC §3.1, §5.2).
 func ValidateRequests(reqs []Request) error {
 	if len(reqs) == 0 {
