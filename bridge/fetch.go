@@ -25,6 +25,16 @@ func NewFetcher(io safejs.Value) *Fetcher {
 	return &Fetcher{io: io}
 }
 
+// WaitOnline implements core.Network with navigator.onLine and the online event.
+func (f *Fetcher) WaitOnline(ctx context.Context) (bool, error) {
+	p, err := f.io.Call("online")
+	if err != nil || p.IsNull() {
+		return false, err
+	}
+	_, err = Await(ctx, p)
+	return true, err
+}
+
 // Fetch implements core.Fetcher.
 func (f *Fetcher) Fetch(ctx context.Context, req *core.Request, body any, rangeStart int64, ifRange string, whole int64) (*core.Response, core.Body, error) {
 	p, err := f.io.Call("fetch", req.URL, string(req.InitJSON(rangeStart, ifRange)), body, whole)

@@ -189,6 +189,21 @@
         return p;
       },
       read,
+      // online → null while the browser reports a network connection, else a promise resolved
+      // once it reports one. The poll covers a browser that sends workers no online event.
+      online() {
+        if (self.navigator.onLine !== false) return null;
+        return new Promise((resolve) => {
+          const check = () => {
+            if (self.navigator.onLine === false) return;
+            self.removeEventListener('online', check);
+            clearInterval(poll);
+            resolve();
+          };
+          const poll = setInterval(check, 1000);
+          self.addEventListener('online', check);
+        });
+      },
       // settle reports how promise ends to Go's one callback, by the waiter's id (bridge/promise.go).
       settle(promise, id, report) {
         // Until stop() runs, a report can still find the instance exited: it has nowhere to go.

@@ -60,8 +60,9 @@ func start(ctx context.Context, host safejs.Value) error {
 		}
 	}
 	console := safejs.MustGetGlobal("console")
+	fetcher := bridge.NewFetcher(io)
 	engine := core.New(core.Platform{
-		Store: store, Fetcher: bridge.NewFetcher(io), Notifier: notifier, Clock: core.SystemClock{},
+		Store: store, Fetcher: fetcher, Network: fetcher, Notifier: notifier, Clock: core.SystemClock{},
 		NewID: newID, StorageAvailable: bridge.StorageAvailable,
 		Logf: func(format string, args ...any) {
 			_, _ = console.Call("warn", fmt.Sprintf(format, args...))

@@ -169,6 +169,13 @@
       reg.active.postMessage({ type: 'startedAt' }, [port2]);
       return { worker: await answer, now };
     },
+    // The worker's navigator.onLine.
+    async workerOnLine() {
+      const { port1, port2 } = new MessageChannel();
+      const answer = new Promise((resolve) => { port1.onmessage = (e) => resolve(e.data); });
+      (await registration()).active.postMessage({ type: 'onLine' }, [port2]);
+      return answer;
+    },
     // Makes the worker's Go instance panic; the call itself is never answered.
     async crashEngine() {
       (await registration()).active.postMessage({ __bgfetch: { op: 'crash', args: '{}' } });

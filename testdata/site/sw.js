@@ -169,6 +169,8 @@ self.addEventListener('message', (e) => {
     })());
   } else if (d.type === 'startedAt') {
     reply(performance.timeOrigin); // when this copy of the worker started
+  } else if (d.type === 'onLine') {
+    reply(self.navigator.onLine);
   } else if (d.type === 'installCall') {
     reply(installCall);
   } else if (d.type === 'idl') {

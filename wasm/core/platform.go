@@ -64,6 +64,13 @@ type Notifier interface {
 	Dispatch(ctx context.Context, event string, s Snapshot) error
 }
 
+// Network tells whether the browser has a network connection.
+type Network interface {
+	// WaitOnline returns at once (waited false) unless the browser reports no network connection;
+	// then it returns once the browser reports one (waited true), or with ctx's error.
+	WaitOnline(ctx context.Context) (waited bool, err error)
+}
+
 // Clock is time, replaceable in tests.
 type Clock interface {
 	Now() time.Time
@@ -76,6 +83,8 @@ type Platform struct {
 	Fetcher  Fetcher
 	Notifier Notifier
 	Clock    Clock
+	// Network is nil where the platform cannot tell: the network is then taken to be there.
+	Network Network
 	// NewID returns a fresh unique id for a fetch.
 	NewID func() string
 	// StorageAvailable returns how many bytes the origin may still store, if the platform knows.

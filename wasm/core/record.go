@@ -72,15 +72,42 @@ func (e *Engine) completeRecord(f *bgFetch, i int, release func()) (result strin
 		if errors.Is(err, errNoRangeResponse) && failures == e.cfg.MaxAttempts-1 {
 			noRange = true
 		}
-		if !errors.Is(err, errRetry) || failures >= e.cfg.MaxAttempts {
+		if !errors.Is(err, errRetry) {
 			e.p.Logf("bgfetch: record %d of %q failed: %v", i, f.doc.ID, err)
 			return ReasonFetchError
 		}
-		if !sleep(f.ctx, backoff) {
+		if failures < e.cfg.MaxAttempts && !sleep(f.ctx, backoff) {
 			return ReasonAborted
+		}
+		// A GET that failed for want of a network waits for one and tries again (SPEC §3.3 step 5):
+		// the failures while offline do not count. Asked after the backoff too, as the browser may
+		// learn it is offline just after a request fails.
+		waited, werr := e.waitOnline(f.ctx)
+		if werr != nil {
+			return ReasonAborted
+		}
+		if waited {
+			failures, backoff = 0, e.cfg.RetryBackoff
+			continue
+		}
+		if failures >= e.cfg.MaxAttempts {
+			e.p.Logf("bgfetch: record %d of %q failed: %v", i, f.doc.ID, err)
+			return ReasonFetchError
 		}
 		backoff = min(backoff*2, max(e.cfg.MaxBackoff, e.cfg.RetryBackoff))
 	}
+}
+
+// waitOnline waits while the browser reports no network connection (waited true if it did).
+func (e *Engine) waitOnline(ctx context.Context) (bool, error) {
+	if e.p.Network == nil {
+		return false, nil
+	}
+	waited, err := e.p.Network.WaitOnline(ctx)
+	if err == nil {
+		err = ctx.Err()
+	}
+	return waited, err
 }
 
 // retryable reports whether record i's request may be sent again after a failure.

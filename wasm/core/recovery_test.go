@@ -87,16 +87,7 @@ func cmpOr(err, or error) error {
 	return or
 }
 
-func newFuncHarness(t *testing.T, f Fetcher) *harness {
-	h := &harness{store: newMemStore(), rec: newRecorder()}
-	var n atomic.Int64
-	h.e = New(Platform{Store: h.store, Fetcher: f, Notifier: h.rec,
-		NewID: func() string { return fmt.Sprintf("uid-%d", n.Add(1)) }, Logf: t.Logf}, testConfig())
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	require.NoError(t, h.e.Start(ctx))
-	return h
-}
+func newFuncHarness(t *testing.T, f Fetcher) *harness { return newNetHarness(t, f, nil) }
 
 func TestAbortIsStoredBeforeItAnswers(t *testing.T) {
 	store := &stoppable{memStore: newMemStore()}

@@ -30,7 +30,7 @@ var configs = []config{
 		return browser.LaunchChromium(ctx, browser.ChromiumOptions{Native: false})
 	}},
 	{name: "firefox-polyfill", launch: func(ctx context.Context) (browser.Browser, error) {
-		return browser.LaunchFirefox(ctx, browser.FirefoxOptions{})
+		return browser.LaunchFirefox(ctx, browser.FirefoxOptions{SystemAccess: true}) // for SetOffline
 	}},
 	{name: "chromium-native", native: true, launch: func(ctx context.Context) (browser.Browser, error) {
 		return browser.LaunchChromium(ctx, browser.ChromiumOptions{Native: true})

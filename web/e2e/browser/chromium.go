@@ -15,9 +15,11 @@ import (
 
 	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/cdproto/serviceworker"
 	"github.com/chromedp/cdproto/storage"
+	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 )
 
@@ -45,9 +47,10 @@ type Chromium struct {
 	browserCancel context.CancelFunc
 	pid           int // browser pid == its process group id (Setpgid)
 
-	mu     sync.Mutex
-	killed bool
-	closed bool
+	mu      sync.Mutex
+	killed  bool
+	closed  bool
+	offline []attached // service workers kept offline (SetWorkersOffline)
 }
 
 var _ Browser = (*Chromium)(nil)
@@ -373,3 +376,78 @@ func (c *Chromium) CPU() time.Duration { return groupCPU(c.pid) }
 
 // Threads implements Browser.
 func (c *Chromium) Threads() map[string]time.Duration { return ThreadCPU(c.pid) }
+
+// SetWorkersOffline emulates a lost network connection for the running service workers: their
+// requests fail, navigator.onLine is false and they get the offline event. DevTools keeps the
+// emulation while it stays attached, so each worker's session is kept until the connection is
+// given back (offline false).
+func (c *Chromium) SetWorkersOffline(ctx context.Context, offline bool) error {
+	apply := func(ctx context.Context, t *chromedp.Target) error {
+		state := network.OverrideNetworkStateParams{Offline: offline, DownloadThroughput: -1, UploadThroughput: -1}
+		if _, err := cdp.Call(ctx, t, network.OverrideNetworkState, state); err != nil {
+			return fmt.Errorf("Network.overrideNetworkState: %w", err)
+		}
+		rule := network.EmulateNetworkConditionsByRuleParams{MatchedNetworkConditions: []*network.Conditions{
+			{Offline: offline, DownloadThroughput: -1, UploadThroughput: -1}}}
+		if _, err := cdp.Call(ctx, t, network.EmulateNetworkConditionsByRule, rule); err != nil {
+			return fmt.Errorf("Network.emulateNetworkConditionsByRule: %w", err)
+		}
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !offline {
+		var errs []error
+		for _, w := range c.offline {
+			rctx, stop := context.WithCancel(w.ctx) // the session ran once: a derived context bounds one call
+			cancelWith := context.AfterFunc(ctx, stop)
+			errs = append(errs, chromedp.Do(rctx, chromedp.Func(apply)))
+			cancelWith()
+			stop()
+			w.cancel()
+		}
+		c.offline = nil
+		return errors.Join(errs...)
+	}
+	var workers []target.ID
+	err := c.do(ctx, func(ctx context.Context, t *chromedp.Target) error {
+		res, err := cdp.Call(ctx, t, target.GetTargets, target.GetTargetsParams{})
+		if err != nil {
+			return fmt.Errorf("Target.getTargets: %w", err)
+		}
+		for _, info := range res.TargetInfos {
+			if info.Type == "service_worker" {
+				workers = append(workers, info.TargetID)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if len(workers) == 0 {
+		return errors.New("no service worker is running")
+	}
+	for _, id := range workers {
+		wctx, cancel := chromedp.NewContext(c.browserCtx, chromedp.WithTargetID(id), chromedp.WithDetachOnCancel())
+		c.offline = append(c.offline, attached{wctx, cancel})
+		// The session lives as long as the context of its first call, so that one is wctx, raced with ctx.
+		done := make(chan error, 1)
+		go func() { done <- chromedp.Do(wctx, chromedp.Func(apply)) }()
+		select {
+		case err = <-done:
+		case <-ctx.Done():
+			err = context.Cause(ctx)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: service worker %s: %w", c.Name(), id, err)
+		}
+	}
+	return nil
+}
+
+// attached is a DevTools session kept open on another target than the tab.
+type attached struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+}

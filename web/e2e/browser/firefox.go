@@ -28,6 +28,9 @@ type FirefoxOptions struct {
 	ProfileDir string
 	// ExecPath is the browser binary; "" means FindFirefox().
 	ExecPath string
+	// SystemAccess lets the session run script in the browser's own (chrome) scope, which
+	// SetOffline needs.
+	SystemAccess bool
 }
 
 // Firefox is a headless Firefox driven over WebDriver BiDi.
@@ -132,8 +135,11 @@ func LaunchFirefox(ctx context.Context, opts FirefoxOptions) (_ *Firefox, err er
 	if err != nil {
 		return nil, err
 	}
-	f.cmd = exec.Command(exe, "--headless", "--no-remote", "--profile", f.dir,
-		"--remote-debugging-port=0", "about:blank")
+	args := []string{"--headless", "--no-remote", "--profile", f.dir, "--remote-debugging-port=0"}
+	if opts.SystemAccess {
+		args = append(args, "--remote-allow-system-access")
+	}
+	f.cmd = exec.Command(exe, append(args, "about:blank")...)
 	f.cmd.Stdout, f.cmd.Stderr = pw, pw
 	f.cmd.Env = append(os.Environ(), "MOZ_CRASHREPORTER_DISABLE=1", "MOZ_CRASHREPORTER_SHUTDOWN=1")
 	// Own group so Close can kill content processes too; Pdeathsig for a
@@ -362,3 +368,36 @@ func (f *Firefox) CPU() time.Duration { return groupCPU(f.cmd.Process.Pid) }
 
 // Threads implements Browser.
 func (f *Firefox) Threads() map[string]time.Duration { return ThreadCPU(f.cmd.Process.Pid) }
+
+// SetOffline puts the whole browser in its offline mode, as when the device loses its network, or
+// back online: navigator.onLine is false in pages and workers, and they get the offline and online
+// events. Requests to other hosts fail, but Firefox still reaches 127.0.0.1 (measured). BiDi's
+// emulation.setNetworkConditions does not reach service workers. It needs SystemAccess.
+func (f *Firefox) SetOffline(ctx context.Context, offline bool) error {
+	var tree struct {
+		Contexts []struct {
+			Context string `json:"context"`
+		} `json:"contexts"`
+	}
+	err := f.bidi.call(ctx, "browsingContext.getTree", map[string]any{"maxDepth": 0, "moz:scope": "chrome"}, &tree)
+	if err == nil && len(tree.Contexts) == 0 {
+		err = errors.New("no chrome browsing context")
+	}
+	if err == nil {
+		var res struct {
+			Type string `json:"type"`
+		}
+		err = f.bidi.call(ctx, "script.evaluate", map[string]any{
+			"expression":   fmt.Sprintf("Services.io.manageOfflineStatus = false; Services.io.offline = %t; 'ok'", offline),
+			"target":       map[string]any{"context": tree.Contexts[0].Context},
+			"awaitPromise": false,
+		}, &res)
+		if err == nil && res.Type != "success" {
+			err = fmt.Errorf("script.evaluate: %s", res.Type)
+		}
+	}
+	if err != nil {
+		return f.wrap(fmt.Errorf("firefox: set offline %t: %w", offline, err))
+	}
+	return nil
+}
