@@ -120,6 +120,15 @@
     const live = new Set(); // the AbortControllers of requests whose bodies have not ended, for stop()
     const channels = []; // the instance's BroadcastChannels: their handlers call into it, so stop() closes them
     let stopped = false;
+    // The wait for the network (online()); end() lets it go, resolved or not.
+    const network = {
+      back: null, check: null, poll: 0,
+      end() {
+        self.removeEventListener('online', network.check);
+        clearInterval(network.poll);
+        network.back = null;
+      },
+    };
 
     // read → [ended, ...chunks]: it waits for one chunk, then takes the chunks the stream already
     // holds. A read that would wait is kept for the next call, so no chunk is lost between calls.
@@ -190,19 +199,22 @@
       },
       read,
       // online → null while the browser reports a network connection, else a promise resolved
-      // once it reports one. The poll covers a browser that sends workers no online event.
+      // once it reports one, which every waiting record shares. The poll covers a browser that
+      // sends workers no online event.
       online() {
         if (self.navigator.onLine !== false) return null;
-        return new Promise((resolve) => {
-          const check = () => {
-            if (self.navigator.onLine === false) return;
-            self.removeEventListener('online', check);
-            clearInterval(poll);
-            resolve();
-          };
-          const poll = setInterval(check, 1000);
-          self.addEventListener('online', check);
-        });
+        if (!network.back) {
+          network.back = new Promise((resolve) => {
+            network.check = () => {
+              if (self.navigator.onLine === false) return;
+              network.end();
+              resolve();
+            };
+            network.poll = setInterval(network.check, 1000);
+            self.addEventListener('online', network.check);
+          });
+        }
+        return network.back;
       },
       // settle reports how promise ends to Go's one callback, by the waiter's id (bridge/promise.go).
       settle(promise, id, report) {
@@ -218,6 +230,7 @@
       // a message would call into the exited instance (an error each time) and keep its memory.
       stop() {
         stopped = true;
+        network.end();
         for (const c of live) c.abort();
         live.clear();
         for (const c of channels.splice(0)) c.close();

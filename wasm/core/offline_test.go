@@ -65,9 +65,35 @@ func refusedFetch() (*Response, Body, error) {
 	return nil, nil, errors.New("TypeError: Failed to fetch")
 }
 
-func partial(from int64) (*Response, Body, error) {
-	return &Response{Status: 206, Type: "basic", Headers: [][2]string{{"ETag", `"e"`},
+// partial answers a request from byte from of a 100-byte body; typ is the response's type.
+func partial(from int64, typ string) (*Response, Body, error) {
+	return &Response{Status: 206, Type: typ, Headers: [][2]string{{"ETag", `"e"`},
 		{"Content-Range", fmt.Sprintf("bytes %d-99/100", from)}}}, &listBody{chunks: [][]byte{make([]byte, 100-from)}}, nil
+}
+
+// dropAfter40 is a 200 of a 100-byte body whose connection drops after 40 bytes.
+func dropAfter40(typ string) (*Response, Body, error) {
+	return &Response{Status: 200, Type: typ, Headers: [][2]string{{"ETag", `"e"`}, {"Content-Length", "100"}}},
+		&listBody{chunks: [][]byte{make([]byte, 40)}, err: errors.New("TypeError: network error")}, nil
+}
+
+// froms records the first byte each request asked for.
+type froms struct {
+	mu sync.Mutex
+	at []int64
+}
+
+func (f *froms) add(from int64) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.at = append(f.at, from)
+	return len(f.at)
+}
+
+func (f *froms) list() []int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]int64(nil), f.at...)
 }
 
 // noEvent checks that the fetch is still active after d: no completion event came.
@@ -85,15 +111,14 @@ func noEvent(t *testing.T, h *harness, d time.Duration) {
 // MaxAttempts (SPEC §3.3 step 5).
 func TestOfflineRecordWaitsForTheNetwork(t *testing.T) {
 	net := &switchNet{}
-	var requests atomic.Int64
+	var requests froms
 	wentOffline := make(chan struct{}, 2)
 	h := newNetHarness(t, fetchFunc(func(from int64) (*Response, Body, error) {
-		switch requests.Add(1) {
+		switch requests.add(from) {
 		case 1: // the connection drops after 40 bytes as the device goes offline
 			net.set(true)
 			wentOffline <- struct{}{}
-			return &Response{Status: 200, Type: "basic", Headers: [][2]string{{"ETag", `"e"`}, {"Content-Length", "100"}}},
-				&listBody{chunks: [][]byte{make([]byte, 40)}, err: errors.New("TypeError: network error")}, nil
+			return dropAfter40("basic")
 		case 2: // refused as the device goes offline again
 			net.set(true)
 			wentOffline <- struct{}{}
@@ -101,21 +126,52 @@ func TestOfflineRecordWaitsForTheNetwork(t *testing.T) {
 		case 3, 4: // two more refusals online: with the offline one counted, the record would fail
 			return refusedFetch()
 		}
-		return partial(from)
+		return partial(from, "basic")
 	}), net)
 	_, err := h.e.Fetch(context.Background(), "x", []Request{get("https://a/x")}, nil, Options{})
 	require.NoError(t, err)
-	for n := int64(1); n <= 2; n++ {
+	for n := 1; n <= 2; n++ {
 		<-wentOffline
 		noEvent(t, h, 200*time.Millisecond)
-		assert.Equal(t, n, requests.Load(), "requests sent while offline")
+		assert.Len(t, requests.list(), n, "requests sent while offline")
 		net.set(false)
 	}
 	s := h.rec.wait(t)
 	assert.Equal(t, ResultSuccess, s.Result)
 	assert.EqualValues(t, 100, s.Downloaded)
-	assert.EqualValues(t, 5, requests.Load())
+	assert.Equal(t, []int64{0, 40, 40, 40, 40}, requests.list(), "every retry resumes from the stored bytes")
 	assert.EqualValues(t, 2, net.waits.Load())
+}
+
+// Resumes of a cross-origin body that get no response fall back to the whole body on the last try
+// (a server may refuse their preflight), but not when the network was gone: after the wait, the
+// record resumes from its stored bytes.
+func TestOfflineCrossOriginResumeKeepsItsRange(t *testing.T) {
+	net := &switchNet{}
+	var requests froms
+	wentOffline := make(chan struct{}, 1)
+	h := newNetHarness(t, fetchFunc(func(from int64) (*Response, Body, error) {
+		switch requests.add(from) {
+		case 1:
+			return dropAfter40("cors")
+		case 2:
+			return refusedFetch()
+		case 3: // the browser learns it is offline only now, at the try before the last
+			net.set(true)
+			wentOffline <- struct{}{}
+			return refusedFetch()
+		}
+		return partial(from, "cors")
+	}), net)
+	_, err := h.e.Fetch(context.Background(), "x", []Request{get("https://a/x")}, nil, Options{})
+	require.NoError(t, err)
+	<-wentOffline
+	noEvent(t, h, 100*time.Millisecond)
+	net.set(false)
+	s := h.rec.wait(t)
+	assert.Equal(t, ResultSuccess, s.Result)
+	assert.EqualValues(t, 100, s.Downloaded)
+	assert.Equal(t, []int64{0, 40, 40, 40}, requests.list())
 }
 
 // A record refused after the network came back still fails after MaxAttempts in a row.
@@ -145,6 +201,7 @@ func TestOfflineWaitEndsWithAbort(t *testing.T) {
 	snap, err := h.e.Fetch(context.Background(), "x", []Request{get("https://a/x")}, nil, Options{})
 	require.NoError(t, err)
 	noEvent(t, h, 50*time.Millisecond)
+	require.EqualValues(t, 1, net.waits.Load(), "the record waits for the network")
 	require.True(t, h.e.Abort(context.Background(), snap.UniqueID))
 	assert.Equal(t, ReasonAborted, h.rec.wait(t).FailureReason)
 	assert.EqualValues(t, 1, requests.Load())

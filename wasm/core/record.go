@@ -76,19 +76,24 @@ func (e *Engine) completeRecord(f *bgFetch, i int, release func()) (result strin
 			e.p.Logf("bgfetch: record %d of %q failed: %v", i, f.doc.ID, err)
 			return ReasonFetchError
 		}
-		if failures < e.cfg.MaxAttempts && !sleep(f.ctx, backoff) {
+		// The browser may learn it is offline just after a request fails: the last failure too waits,
+		// a first backoff, before the network is asked about.
+		grace := backoff
+		if failures >= e.cfg.MaxAttempts {
+			grace = min(backoff, e.cfg.RetryBackoff)
+		}
+		if !sleep(f.ctx, grace) {
 			return ReasonAborted
 		}
-		// A GET that failed for want of a network waits for one and tries again (SPEC §3.3 step 5):
-		// the failures while offline do not count. Asked after the backoff too, as the browser may
-		// learn it is offline just after a request fails.
-		waited, werr := e.waitOnline(f.ctx)
-		if werr != nil {
-			return ReasonAborted
-		}
-		if waited {
-			failures, backoff = 0, e.cfg.RetryBackoff
+		// A GET that failed for want of a network waits for one and tries again (SPEC §3.3 step 5).
+		// Failures while offline say nothing of the server: they do not count, and do not make a
+		// cross-origin resume give up its Range.
+		if e.waitOnline(f) {
+			failures, backoff, noRange = 0, e.cfg.RetryBackoff, false
 			continue
+		}
+		if f.ctx.Err() != nil {
+			return ReasonAborted
 		}
 		if failures >= e.cfg.MaxAttempts {
 			e.p.Logf("bgfetch: record %d of %q failed: %v", i, f.doc.ID, err)
@@ -98,16 +103,17 @@ func (e *Engine) completeRecord(f *bgFetch, i int, release func()) (result strin
 	}
 }
 
-// waitOnline waits while the browser reports no network connection (waited true if it did).
-func (e *Engine) waitOnline(ctx context.Context) (bool, error) {
+// waitOnline waits while the browser reports no network connection, and reports whether it did.
+// A failure to ask is logged and taken for a network that is there.
+func (e *Engine) waitOnline(f *bgFetch) bool {
 	if e.p.Network == nil {
-		return false, nil
+		return false
 	}
-	waited, err := e.p.Network.WaitOnline(ctx)
-	if err == nil {
-		err = ctx.Err()
+	waited, err := e.p.Network.WaitOnline(f.ctx)
+	if err != nil && f.ctx.Err() == nil {
+		e.p.Logf("bgfetch: asking whether the browser is online: %v", err)
 	}
-	return waited, err
+	return waited && err == nil
 }
 
 // retryable reports whether record i's request may be sent again after a failure.

@@ -25,13 +25,13 @@ func offlineWaitsForTheNetwork(s *session, setOffline func(bool)) {
 		return at.Downloaded > 0
 	}, time.Minute, 20*time.Millisecond, "the download gets going")
 
-	setOffline(true)
 	restored := false
-	defer func() {
+	defer func() { // even after a failure to go offline, which may have reached some workers
 		if !restored {
 			setOffline(false)
 		}
 	}()
+	setOffline(true)
 	var onLine bool
 	s.eval(&onLine, `harness.workerOnLine()`)
 	require.False(t, onLine, "the emulation reaches the worker")
