@@ -63,9 +63,10 @@
   // body), 3 delete a fetch with its records, bodies and segments (uniqueId), 4 record document
   // (uniqueId, record, JSON text).
   // A small segment (a whole body the engine keeps out of a Blob: core.Segment.Small) is stored as its
-  // bytes, in the database's own rows; anything else is one Blob of its chunks.
-  function segmentValue(parts, small) {
-    if (!small) return new Blob(parts);
+  // bytes, in the database's own rows; anything else is one Blob of its chunks, unless blobs is false
+  // (a database that cannot store Blobs: commit()).
+  function segmentValue(parts, small, blobs) {
+    if (!small && blobs) return new Blob(parts);
     const p = parts[0];
     if (parts.length === 1 && p.byteOffset === 0 && p.byteLength === p.buffer.byteLength) return p; // read whole
     const bytes = new Uint8Array(parts.reduce((n, c) => n + c.byteLength, 0));
@@ -73,7 +74,9 @@
     return bytes;
   }
 
-  function writeOps(tx, ops) {
+  // writeOps queues ops in tx and reports whether it stored a Blob.
+  function writeOps(tx, ops, blobs) {
+    let blob = false;
     const fetches = tx.objectStore('fetches');
     const records = tx.objectStore('records');
     const bodies = tx.objectStore('bodies');
@@ -84,7 +87,9 @@
         case 0: fetches.put(ops[i + 2], ops[i + 1]); i += 3; break;
         case 1: {
           const n = ops[i + 6];
-          segments.put(segmentValue(ops.slice(i + 7, i + 7 + n), ops[i + 5]), ops.slice(i + 1, i + 5));
+          const value = segmentValue(ops.slice(i + 7, i + 7 + n), ops[i + 5], blobs);
+          blob = blob || value instanceof Blob;
+          segments.put(value, ops.slice(i + 1, i + 5));
           i += 7 + n;
           break;
         }
@@ -100,6 +105,7 @@
         default: throw new TypeError('bgfetch: unknown write ' + ops[i]);
       }
     }
+    return blob;
   }
 
   // The response head as lines: status, statusText, url, type, redirected (1 or 0), then each
@@ -120,6 +126,7 @@
     const live = new Set(); // the AbortControllers of requests whose bodies have not ended, for stop()
     const channels = []; // the instance's BroadcastChannels: their handlers call into it, so stop() closes them
     let stopped = false;
+    let blobs = true; // false once the database has refused a Blob (commit())
     // The wait for the network (online()); end() lets it go, resolved or not.
     const network = {
       back: null, check: null, poll: 0,
@@ -244,17 +251,26 @@
       // commit makes ops one readwrite transaction of the engine's database and resolves when it
       // commits. The ops are flat arguments (bridge/idb.go), so Go crosses once per transaction,
       // where building each put, its key and the segment's Blob took a crossing each.
+      // WebKit's in-memory databases (private browsing, automation) cannot store a Blob: a transaction
+      // that tried fails with UnknownError, and is written again with the segments as bytes, as are
+      // all later ones (readers take either).
       commit(db, ...ops) {
         const tx = db.transaction(engineStores(), 'readwrite');
         const done = transactionDone(tx);
+        let blob = false;
         try {
-          writeOps(tx, ops);
+          blob = writeOps(tx, ops, blobs);
         } catch (e) {
           done.catch(() => {}); // it rejects with the abort: e says why
           tx.abort();
           return Promise.reject(e);
         }
-        return done;
+        if (!blob) return done;
+        return done.catch((e) => {
+          if (!blobs || !e || (e.name !== 'UnknownError' && e.name !== 'DataCloneError')) throw e;
+          blobs = false;
+          return this.commit(db, ...ops);
+        });
       },
       transactionDone,
       load: loadEngineData,
