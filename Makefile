@@ -66,13 +66,16 @@ bench: browsers dist
 bench-smoke: browsers dist
 	$(GO) run ./web/bench -quick -out .bin/bench-smoke.json
 
-# Debian's chromium and firefox-esr; installed when missing (needs root and the package mirror).
+# Debian's chromium, firefox-esr and WebKitGTK's driver with MiniBrowser (run under xvfb-run);
+# installed when missing (needs root and the package mirror).
+BROWSER_PACKAGES = chromium firefox-esr webkit2gtk-driver xvfb
 browsers:
-	@if ! command -v chromium >/dev/null || ! command -v firefox-esr >/dev/null; then \
-	  if [ "$$(id -u)" != 0 ]; then echo "make test needs chromium and firefox-esr; run as root to install them"; exit 1; fi; \
-	  echo "installing chromium and firefox-esr"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium firefox-esr >/dev/null \
-	    || { echo "could not install chromium and firefox-esr with apt-get"; exit 1; }; \
+	@if ! command -v chromium >/dev/null || ! command -v firefox-esr >/dev/null || \
+	    ! command -v WebKitWebDriver >/dev/null || ! command -v xvfb-run >/dev/null; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "make test needs $(BROWSER_PACKAGES); run as root to install them"; exit 1; fi; \
+	  echo "installing $(BROWSER_PACKAGES)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null \
+	    || { echo "could not install $(BROWSER_PACKAGES) with apt-get"; exit 1; }; \
 	fi
 
 clean:

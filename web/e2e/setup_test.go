@@ -35,6 +35,9 @@ var configs = []config{
 	{name: "chromium-native", native: true, launch: func(ctx context.Context) (browser.Browser, error) {
 		return browser.LaunchChromium(ctx, browser.ChromiumOptions{Native: true})
 	}},
+	{name: "webkit-polyfill", launch: func(ctx context.Context) (browser.Browser, error) {
+		return browser.LaunchWebKit(ctx)
+	}},
 }
 
 func repoRoot(t *testing.T) string {

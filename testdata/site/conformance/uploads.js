@@ -23,7 +23,13 @@
     let total = 0;
     for (const [kind, body] of Object.entries(bodies())) {
       const req = new Request('/echo?kind=' + kind, { method: 'POST', body });
-      const bytes = await req.clone().arrayBuffer();
+      let bytes;
+      try { // the browser itself may not read some bodies (WebKitGTK: a FormData holding a Blob)
+        bytes = await req.clone().arrayBuffer();
+      } catch (e) {
+        t.check('the browser reads a ' + kind + ' body', false, `${e.name}: ${e.message}`);
+        continue;
+      }
       want[kind] = { sha: await t.sha256(bytes), type: req.headers.get('content-type') };
       total += bytes.byteLength;
       requests.push(req);

@@ -217,3 +217,19 @@ func TestPrefValue(t *testing.T) {
 	_, err = prefValue([]int{1})
 	require.Error(t, err)
 }
+
+func TestWebKit(t *testing.T) {
+	if _, err := FindWebKitDriver(); err != nil {
+		t.Fatalf("WebKitWebDriver is required for the e2e tests (the Makefile installs it): %v", err)
+	}
+	srv := newTestServer(t)
+	w, err := LaunchWebKit(launchCtx(t))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = w.Close() })
+	require.Equal(t, "webkit", w.Name())
+
+	exercise(t, w, srv.URL+"/", "undefined")
+
+	require.NoError(t, w.Close())
+	require.Error(t, w.Eval(opCtx(t), "1", nil), "eval after Close")
+}
