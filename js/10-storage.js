@@ -43,16 +43,23 @@
 
   // Segment values of each record view, in one transaction: Blobs, or the bytes of a small body. A
   // Blob read from IndexedDB stays readable after its entry is deleted, so pinned records outlive the
-  // stored fetch.
+  // stored fetch. A larger segment a database kept as bytes (one that refuses Blobs: js/55-io.js
+  // commit) is made a Blob as the cursor reads it, so a pinned body is not held in the JS heap.
   async function segmentHandles(dbName, views) {
     const tx = await readTransaction(dbName, 'segments');
     return new Promise((resolve, reject) => {
       const store = tx.objectStore('segments');
-      const out = views.map(() => null);
+      const out = views.map(() => []);
       views.forEach((v, i) => {
         const range = IDBKeyRange.bound([v.uniqueId, v.index, v.generation, 0], [v.uniqueId, v.index, v.generation, Infinity]);
-        const req = store.getAll(range);
-        req.onsuccess = () => { out[i] = req.result; };
+        const req = store.openCursor(range);
+        req.onsuccess = () => {
+          const c = req.result;
+          if (!c) return;
+          const value = c.value;
+          out[i].push(value instanceof Blob || value.byteLength <= 128 * 1024 ? value : new Blob([value]));
+          c.continue();
+        };
       });
       tx.oncomplete = () => resolve(out);
       tx.onerror = () => reject(tx.error);

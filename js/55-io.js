@@ -74,6 +74,18 @@
     return bytes;
   }
 
+  // blobsRefused resolves whether db refuses to store a Blob: it puts a tiny one, under a key no fetch
+  // has, in a transaction that is then aborted, so nothing is kept.
+  function blobsRefused(db) {
+    return new Promise((resolve) => {
+      const tx = db.transaction(['segments'], 'readwrite');
+      const req = tx.objectStore('segments').put(new Blob(['x']), ['', -1, -1, -1]);
+      req.onsuccess = () => { resolve(false); tx.abort(); };
+      req.onerror = () => resolve(true);
+      tx.onabort = () => resolve(false); // aborted for another reason: the first answer stands
+    }).catch(() => false);
+  }
+
   // writeOps queues ops in tx and reports whether it stored a Blob.
   function writeOps(tx, ops, blobs) {
     let blob = false;
@@ -252,8 +264,9 @@
       // commits. The ops are flat arguments (bridge/idb.go), so Go crosses once per transaction,
       // where building each put, its key and the segment's Blob took a crossing each.
       // WebKit's in-memory databases (private browsing, automation) cannot store a Blob: a transaction
-      // that tried fails with UnknownError, and is written again with the segments as bytes, as are
-      // all later ones (readers take either).
+      // that tried fails with UnknownError. If a tiny Blob is refused too, it is written again with the
+      // segments as bytes, as are all later ones (readers take either); another UnknownError (a disk
+      // failure, say) is the caller's.
       commit(db, ...ops) {
         const tx = db.transaction(engineStores(), 'readwrite');
         const done = transactionDone(tx);
@@ -267,9 +280,12 @@
         }
         if (!blob) return done;
         return done.catch((e) => {
-          if (!blobs || !e || (e.name !== 'UnknownError' && e.name !== 'DataCloneError')) throw e;
-          blobs = false;
-          return this.commit(db, ...ops);
+          if (stopped || !blobs || !e || e.name !== 'UnknownError') throw e;
+          return blobsRefused(db).then((refused) => {
+            if (!refused || stopped) throw e;
+            blobs = false;
+            return this.commit(db, ...ops);
+          });
         });
       },
       transactionDone,
