@@ -65,6 +65,17 @@
       return Promise.resolve().then(drain);
     }
 
+    // ended fails every fetch not yet settled with fetch-error, its records unavailable: the
+    // registration is gone with its stored data.
+    ended() {
+      for (const [uniqueId, reg] of [...this.instances]) {
+        const s = internals.get(reg);
+        if (s.result !== '') continue;
+        this.update({ uniqueId, downloaded: s.downloaded, uploaded: s.uploaded, result: 'failure',
+          failureReason: 'fetch-error', recordsAvailable: false });
+      }
+    }
+
     // Update background fetch instances (SPEC §3.4). Returns a promise for the final update.
     // The result is applied first, so a matchAll() its progress listener makes is waited for.
     update(snap) {
@@ -188,6 +199,12 @@
     // not yet settled with fetch-error in every realm (js/60-worker.js) before the worker goes. The
     // worker is told first ('retired'; told while it can still be reached), so it neither starts its
     // engine again nor takes new calls; if the browser's unregister fails, 'kept' undoes that.
+    // ended fails this realm's registrations of reg's fetches not yet settled, as the engine does once
+    // unregistered: a browser may stop the worker before that last update gets out (WebKit did).
+    const ended = (reg) => {
+      const m = managers.get(reg);
+      if (m) internals.get(m).client.ended();
+    };
     const unregister = ServiceWorkerRegistration.prototype.unregister;
     Object.defineProperty(ServiceWorkerRegistration.prototype, 'unregister', {
       enumerable: true, configurable: true, writable: true,
@@ -210,7 +227,11 @@
           }
         } catch (e) { /* no IndexedDB here, or not a registration: unregister as the browser does */ }
         const done = deleted ? deleted.then(() => unregister.call(this)) : unregister.call(this);
-        return done.then((ok) => { if (!ok) tell('kept'); return ok; }, (e) => { tell('kept'); throw e; });
+        return done.then((ok) => {
+          if (!ok) tell('kept');
+          else ended(this);
+          return ok;
+        }, (e) => { tell('kept'); throw e; });
       } }.unregister,
     });
     expose('BackgroundFetchManager', BackgroundFetchManager);
