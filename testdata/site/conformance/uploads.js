@@ -26,6 +26,7 @@
       let bytes;
       try { // the browser itself may not read some bodies (WebKitGTK: a FormData holding a Blob)
         bytes = await req.clone().arrayBuffer();
+        t.check('the browser reads a ' + kind + ' body', true, '');
       } catch (e) {
         t.check('the browser reads a ' + kind + ' body', false, `${e.name}: ${e.message}`);
         continue;

@@ -1,6 +1,7 @@
 package browser
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -13,23 +14,25 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 )
 
-// WebKit is WebKitGTK's MiniBrowser driven by WebKitWebDriver (classic WebDriver over HTTP), under
-// xvfb-run: the GTK port has no headless mode.
+// WebKit is WebKitGTK's MiniBrowser driven by WebKitWebDriver (classic WebDriver over HTTP), on a
+// display of its own Xvfb: the GTK port has no headless mode. All three share one process group.
 type WebKit struct {
-	cmd     *exec.Cmd
-	exited  chan struct{}
-	log     *tailLog
-	base    string // http://127.0.0.1:PORT/session/ID
-	client  *http.Client
-	dataDir string
-
-	closeOnce sync.Once
-	closeErr  error
+	xvfb, cmd  *exec.Cmd // Xvfb, and WebKitWebDriver, whose child is the MiniBrowser
+	xvfbExited chan struct{}
+	exited     chan struct{}
+	display    int
+	log        *tailLog
+	base       string // http://127.0.0.1:PORT/session/ID
+	client     *http.Client
+	dataDir    string
+	closeOnce  sync.Once
+	closeErr   error
 }
 
 var _ Browser = (*WebKit)(nil)
@@ -50,8 +53,8 @@ func findMiniBrowser() (string, error) {
 	return "", errors.New("no MiniBrowser found; install it, e.g. apt-get install webkit2gtk-driver")
 }
 
-// LaunchWebKit starts WebKitWebDriver under xvfb-run and opens a session in a new MiniBrowser.
-// ctx bounds the launch only.
+// LaunchWebKit starts Xvfb and WebKitWebDriver and opens a session in a new MiniBrowser. ctx bounds
+// the launch only.
 func LaunchWebKit(ctx context.Context) (_ *WebKit, err error) {
 	driver, err := FindWebKitDriver()
 	if err != nil {
@@ -61,7 +64,7 @@ func LaunchWebKit(ctx context.Context) (_ *WebKit, err error) {
 	if err != nil {
 		return nil, err
 	}
-	xvfb, err := findExecutable("xvfb-run", "xvfb", "xvfb-run")
+	xvfb, err := findExecutable("Xvfb", "xvfb", "Xvfb")
 	if err != nil {
 		return nil, err
 	}
@@ -69,24 +72,30 @@ func LaunchWebKit(ctx context.Context) (_ *WebKit, err error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &WebKit{log: &tailLog{}, exited: make(chan struct{}), client: &http.Client{}}
+	w := &WebKit{log: &tailLog{}, exited: make(chan struct{}), xvfbExited: make(chan struct{}), client: &http.Client{}, display: -1}
 	if w.dataDir, err = os.MkdirTemp("", "bgfetch-webkit-"); err != nil {
 		return nil, err
-	}
-	w.cmd = exec.Command(xvfb, "-a", driver, "--port="+strconv.Itoa(port), "--host=127.0.0.1")
-	w.cmd.Stdout, w.cmd.Stderr = w.log, w.log
-	w.cmd.Env = append(os.Environ(), "XDG_DATA_HOME="+w.dataDir, "XDG_CACHE_HOME="+w.dataDir, "HOME="+w.dataDir)
-	w.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := startLocked(w.cmd, w.exited); err != nil {
-		os.RemoveAll(w.dataDir)
-		return nil, fmt.Errorf("start %s: %w", driver, err)
 	}
 	defer func() {
 		if err != nil {
 			w.kill()
+			os.RemoveAll(w.dataDir)
 			err = withLog(fmt.Errorf("launch webkit: %w", err), w.log)
 		}
 	}()
+	if w.display, err = w.startXvfb(ctx, xvfb); err != nil {
+		return nil, err
+	}
+	w.cmd = exec.Command(driver, "--port="+strconv.Itoa(port), "--host=127.0.0.1")
+	w.cmd.Stdout, w.cmd.Stderr = w.log, w.log
+	w.cmd.WaitDelay = time.Second // the MiniBrowser holds the output pipe too
+	w.cmd.Env = append(os.Environ(), "DISPLAY=:"+strconv.Itoa(w.display),
+		"XDG_DATA_HOME="+w.dataDir, "XDG_CACHE_HOME="+w.dataDir, "HOME="+w.dataDir)
+	w.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pgid: w.xvfb.Process.Pid, Pdeathsig: syscall.SIGKILL}
+	if err := startLocked(w.cmd, w.exited); err != nil {
+		w.cmd = nil
+		return nil, fmt.Errorf("start %s: %w", driver, err)
+	}
 	root := "http://127.0.0.1:" + strconv.Itoa(port)
 	var session struct {
 		SessionID string `json:"sessionId"`
@@ -97,10 +106,10 @@ func LaunchWebKit(ctx context.Context) (_ *WebKit, err error) {
 	}}}
 	for {
 		err = w.do(ctx, http.MethodPost, root+"/session", caps, &session)
-		if err == nil || ctx.Err() != nil {
+		if !errors.Is(err, syscall.ECONNREFUSED) || ctx.Err() != nil {
 			break
 		}
-		select { // the driver may not listen yet
+		select { // the driver does not listen yet
 		case <-w.exited:
 			return nil, fmt.Errorf("WebKitWebDriver exited: %v", w.cmd.ProcessState)
 		case <-time.After(100 * time.Millisecond):
@@ -212,12 +221,64 @@ func (w *WebKit) wrap(err error) error {
 	}
 }
 
-func (w *WebKit) kill() {
-	_ = killGroup(w.cmd.Process.Pid, 5*time.Second)
-	<-w.exited
+// startXvfb starts Xvfb on a free display, which it names on a pipe (-displayfd), and returns it.
+func (w *WebKit) startXvfb(ctx context.Context, exe string) (int, error) {
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return 0, err
+	}
+	defer pr.Close()
+	w.xvfb = exec.Command(exe, "-displayfd", "3", "-nolisten", "tcp", "-screen", "0", "1280x1024x24")
+	w.xvfb.ExtraFiles = []*os.File{pw} // fd 3
+	w.xvfb.Stdout, w.xvfb.Stderr = w.log, w.log
+	w.xvfb.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	err = startLocked(w.xvfb, w.xvfbExited)
+	pw.Close()
+	if err != nil {
+		w.xvfb = nil
+		return 0, fmt.Errorf("start %s: %w", exe, err)
+	}
+	line := make(chan string, 1)
+	go func() {
+		l, _ := bufio.NewReader(pr).ReadString('\n') // Xvfb writes the number and a newline once it is ready
+		line <- l
+	}()
+	select {
+	case l := <-line:
+		n, err := strconv.Atoi(strings.TrimSpace(l))
+		if err != nil {
+			return 0, fmt.Errorf("Xvfb named no display (%q)", l)
+		}
+		return n, nil
+	case <-ctx.Done():
+		return 0, fmt.Errorf("waiting for Xvfb: %w", context.Cause(ctx))
+	}
 }
 
-// Close implements Browser: ends the session, then kills the driver, Xvfb and the browser.
+// kill ends the driver and the browser, then Xvfb: SIGTERM first, so that Xvfb removes its lock
+// file and socket (SIGKILL would leave them in /tmp), then SIGKILL for whatever is left.
+func (w *WebKit) kill() {
+	if w.xvfb == nil {
+		return
+	}
+	pgid := w.xvfb.Process.Pid
+	_ = syscall.Kill(-pgid, syscall.SIGTERM)
+	select {
+	case <-w.xvfbExited:
+	case <-time.After(3 * time.Second):
+	}
+	_ = killGroup(pgid, 5*time.Second)
+	<-w.xvfbExited
+	if w.cmd != nil {
+		<-w.exited
+	}
+	if w.display >= 0 { // in case Xvfb could not clean up after itself
+		os.Remove(fmt.Sprintf("/tmp/.X%d-lock", w.display))
+		os.Remove(fmt.Sprintf("/tmp/.X11-unix/X%d", w.display))
+	}
+}
+
+// Close implements Browser: ends the session, then the driver, the browser and Xvfb.
 func (w *WebKit) Close() error {
 	w.closeOnce.Do(func() {
 		if w.base != "" {
@@ -235,7 +296,7 @@ func (w *WebKit) Close() error {
 func (w *WebKit) Output() string { return w.log.String() }
 
 // CPU implements Browser.
-func (w *WebKit) CPU() time.Duration { return groupCPU(w.cmd.Process.Pid) }
+func (w *WebKit) CPU() time.Duration { return groupCPU(w.xvfb.Process.Pid) }
 
 // Threads implements Browser.
-func (w *WebKit) Threads() map[string]time.Duration { return ThreadCPU(w.cmd.Process.Pid) }
+func (w *WebKit) Threads() map[string]time.Duration { return ThreadCPU(w.xvfb.Process.Pid) }
