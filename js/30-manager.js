@@ -194,17 +194,17 @@
         return m;
       },
     });
-    // Unregistering ends the registration's fetches, as in Chromium: its engine's database is deleted
-    // first (waited for at most a second), while the worker still runs, so the engine fails every fetch
-    // not yet settled with fetch-error in every realm (js/60-worker.js) before the worker goes. The
-    // worker is told first ('retired'; told while it can still be reached), so it neither starts its
-    // engine again nor takes new calls; if the browser's unregister fails, 'kept' undoes that.
     // ended fails this realm's registrations of reg's fetches not yet settled, as the engine does once
     // unregistered: a browser may stop the worker before that last update gets out (WebKit did).
     const ended = (reg) => {
       const m = managers.get(reg);
       if (m) internals.get(m).client.ended();
     };
+    // Unregistering ends the registration's fetches, as in Chromium: its engine's database is deleted
+    // first (waited for at most a second), while the worker still runs, so the engine fails every fetch
+    // not yet settled with fetch-error in every realm (js/60-worker.js) before the worker goes. The
+    // worker is told first ('retired'; told while it can still be reached), so it neither starts its
+    // engine again nor takes new calls; if the browser's unregister fails, 'kept' undoes that.
     const unregister = ServiceWorkerRegistration.prototype.unregister;
     Object.defineProperty(ServiceWorkerRegistration.prototype, 'unregister', {
       enumerable: true, configurable: true, writable: true,

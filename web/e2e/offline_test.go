@@ -1,12 +1,24 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
+
+// offlineVia is offlineWaitsForTheNetwork with set as the way to take the worker's network away.
+func offlineVia(set func(ctx context.Context, offline bool) error) func(*session) {
+	return func(s *session) {
+		offlineWaitsForTheNetwork(s, func(offline bool) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			require.NoError(s.t, set(ctx, offline))
+		})
+	}
+}
 
 // A download that loses the network waits for it, however long, and then resumes from the stored
 // bytes (SPEC §3.3 step 5: a GET that fails for want of a network waits for connectivity). It

@@ -42,13 +42,7 @@ func TestResilience(t *testing.T) {
 		run("InterruptedCompletionIsDispatchedOnce", func(s *session) { interruptedCompletion(s, stop) })
 		run("IdlePageLoadLeavesTheWorkerStopped", func(s *session) { idlePageLoad(s, stop) })
 		networkFaults(run)
-		run("OfflineDownloadWaitsForTheNetwork", func(s *session) {
-			offlineWaitsForTheNetwork(s, func(offline bool) {
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				defer cancel()
-				require.NoError(s.t, s.b.(*browser.Chromium).SetWorkersOffline(ctx, offline))
-			})
-		})
+		run("OfflineDownloadWaitsForTheNetwork", offlineVia(s.b.(*browser.Chromium).SetWorkersOffline))
 		pagesOnly(run)
 		run("IdleWorkerUnregistered", func(s *session) { idleWorkerUnregistered(s, stop) })
 		run("SiteDataCleared", siteDataCleared)
@@ -58,13 +52,7 @@ func TestResilience(t *testing.T) {
 		s := newSession(t, configs[1])
 		run := func(name string, f func(*session)) { t.Run(name, func(t *testing.T) { s.t = t; f(s) }) }
 		networkFaults(run)
-		run("OfflineDownloadWaitsForTheNetwork", func(s *session) {
-			offlineWaitsForTheNetwork(s, func(offline bool) {
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				defer cancel()
-				require.NoError(s.t, s.b.(*browser.Firefox).SetOffline(ctx, offline))
-			})
-		})
+		run("OfflineDownloadWaitsForTheNetwork", offlineVia(s.b.(*browser.Firefox).SetOffline))
 		pagesOnly(run)
 		run("KeptAliveWhileAPageIsOpen", keptAlive)
 	})
