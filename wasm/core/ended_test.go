@@ -57,36 +57,27 @@ func TestNoRequestStartsAfterAbort(t *testing.T) {
 // Three failed attempts in a row without a new byte fail a record; one that stored bytes before
 // it failed does not count, and neither does a partial 206 that ends early.
 func TestFailuresCountOnlyAttemptsWithoutProgress(t *testing.T) {
-	refused := func() (*Response, Body, error) { return nil, nil, errors.New("TypeError: Failed to fetch") }
-	rest := func(from int64) (*Response, Body, error) {
-		return &Response{Status: 206, Type: "basic", Headers: [][2]string{{"ETag", `"e"`},
-			{"Content-Range", fmt.Sprintf("bytes %d-99/100", from)}}}, &listBody{chunks: [][]byte{make([]byte, 100-from)}}, nil
-	}
-	drop := func(n int) (*Response, Body, error) { // a 200 whose connection drops after n bytes
-		return &Response{Status: 200, Type: "basic", Headers: [][2]string{{"ETag", `"e"`}, {"Content-Length", "100"}}},
-			&listBody{chunks: [][]byte{make([]byte, n)}, err: errors.New("TypeError: network error")}, nil
-	}
 	for name, script := range map[string]func(n int64, from int64) (*Response, Body, error){
 		"a drop after bytes, then two refusals": func(n, from int64) (*Response, Body, error) {
 			switch n {
 			case 1:
-				return drop(50)
+				return dropAfter(50, "basic")
 			case 2, 3:
-				return refused()
+				return refusedFetch()
 			}
-			return rest(from)
+			return partial(from, "basic")
 		},
 		"a partial 206 between refusals": func(n, from int64) (*Response, Body, error) {
 			switch n {
 			case 1, 3, 5, 6:
-				return refused()
+				return refusedFetch()
 			case 2:
-				return drop(10)
+				return dropAfter(10, "basic")
 			case 4: // ten more bytes, and a clean end before the last
 				return &Response{Status: 206, Type: "basic", Headers: [][2]string{{"ETag", `"e"`},
 					{"Content-Range", fmt.Sprintf("bytes %d-%d/100", from, from+9)}}}, &listBody{chunks: [][]byte{make([]byte, 10)}}, nil
 			}
-			return rest(from)
+			return partial(from, "basic")
 		},
 	} {
 		t.Run(name, func(t *testing.T) {

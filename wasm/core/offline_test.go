@@ -2,7 +2,6 @@ package core
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -61,22 +60,6 @@ func newNetHarness(t *testing.T, f Fetcher, net Network) *harness {
 	return h
 }
 
-func refusedFetch() (*Response, Body, error) {
-	return nil, nil, errors.New("TypeError: Failed to fetch")
-}
-
-// partial answers a request from byte from of a 100-byte body; typ is the response's type.
-func partial(from int64, typ string) (*Response, Body, error) {
-	return &Response{Status: 206, Type: typ, Headers: [][2]string{{"ETag", `"e"`},
-		{"Content-Range", fmt.Sprintf("bytes %d-99/100", from)}}}, &listBody{chunks: [][]byte{make([]byte, 100-from)}}, nil
-}
-
-// dropAfter40 is a 200 of a 100-byte body whose connection drops after 40 bytes.
-func dropAfter40(typ string) (*Response, Body, error) {
-	return &Response{Status: 200, Type: typ, Headers: [][2]string{{"ETag", `"e"`}, {"Content-Length", "100"}}},
-		&listBody{chunks: [][]byte{make([]byte, 40)}, err: errors.New("TypeError: network error")}, nil
-}
-
 // froms records the first byte each request asked for.
 type froms struct {
 	mu sync.Mutex
@@ -118,7 +101,7 @@ func TestOfflineRecordWaitsForTheNetwork(t *testing.T) {
 		case 1: // the connection drops after 40 bytes as the device goes offline
 			net.set(true)
 			wentOffline <- struct{}{}
-			return dropAfter40("basic")
+			return dropAfter(40, "basic")
 		case 2: // refused as the device goes offline again
 			net.set(true)
 			wentOffline <- struct{}{}
@@ -153,7 +136,7 @@ func TestOfflineCrossOriginResumeKeepsItsRange(t *testing.T) {
 	h := newNetHarness(t, fetchFunc(func(from int64) (*Response, Body, error) {
 		switch requests.add(from) {
 		case 1:
-			return dropAfter40("cors")
+			return dropAfter(40, "cors")
 		case 2:
 			return refusedFetch()
 		case 3: // the browser learns it is offline only now, at the try before the last

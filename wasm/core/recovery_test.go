@@ -63,6 +63,25 @@ func (f fetchFunc) Fetch(_ context.Context, _ *Request, _ any, rangeStart int64,
 	return f(rangeStart)
 }
 
+// Scripted answers of a fetchFunc, for a 100-byte body with ETag "e".
+
+// refusedFetch is a request that gets no response.
+func refusedFetch() (*Response, Body, error) {
+	return nil, nil, errors.New("TypeError: Failed to fetch")
+}
+
+// partial answers a request from byte from of a 100-byte body; typ is the response's type.
+func partial(from int64, typ string) (*Response, Body, error) {
+	return &Response{Status: 206, Type: typ, Headers: [][2]string{{"ETag", `"e"`},
+		{"Content-Range", fmt.Sprintf("bytes %d-99/100", from)}}}, &listBody{chunks: [][]byte{make([]byte, 100-from)}}, nil
+}
+
+// dropAfter is a 200 of a 100-byte body whose connection drops after n bytes.
+func dropAfter(n int, typ string) (*Response, Body, error) {
+	return &Response{Status: 200, Type: typ, Headers: [][2]string{{"ETag", `"e"`}, {"Content-Length", "100"}}},
+		&listBody{chunks: [][]byte{make([]byte, n)}, err: errors.New("TypeError: network error")}, nil
+}
+
 // listBody yields its chunks, then err (io.EOF if nil).
 type listBody struct {
 	chunks [][]byte
