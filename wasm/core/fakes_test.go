@@ -328,6 +328,18 @@ func (r *recorder) eventList() []string {
 	return append([]string(nil), r.events...)
 }
 
+// dispatching reports whether an event has been dispatched (or is held).
+func (r *recorder) dispatching() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, e := range r.events {
+		if strings.HasPrefix(e, "event:") {
+			return true
+		}
+	}
+	return false
+}
+
 func (r *recorder) Sync(context.Context, string) {}
 
 func (r *recorder) Dispatch(ctx context.Context, event string, s Snapshot) error {
@@ -402,7 +414,10 @@ func newHarnessWith(t *testing.T, store *memStore, net *fakeNet, rec *recorder) 
 func (h *harness) waitWithBody(t *testing.T, hold chan struct{}, uid string, want []byte) Snapshot {
 	t.Helper()
 	go func() {
-		time.Sleep(50 * time.Millisecond)
+		// Read once the event is being dispatched: the body is whole then, and held until hold closes.
+		for deadline := time.Now().Add(10 * time.Second); !h.rec.dispatching() && time.Now().Before(deadline); {
+			time.Sleep(5 * time.Millisecond)
+		}
 		assert.Equal(t, want, h.store.body(t, uid, 0))
 		close(hold)
 	}()
