@@ -41,10 +41,12 @@
   }
 
   // The body's length in bytes as it arrives, or -1. Content-Length counts encoded bytes, and only a
-  // same-origin response shows whether it is encoded (CORS hides Content-Encoding, not Content-Length).
+  // same-origin response shows whether it is encoded (CORS hides Content-Encoding, not Content-Length);
+  // a chunked body is as long as its chunks, whatever Content-Length says (core's declaredLength).
   function declaredLength(r) {
     const n = r.headers.get('content-length');
-    return r.type === 'basic' && n !== null && /^\d+$/.test(n) && !r.headers.has('content-encoding') ? Number(n) : -1;
+    const plain = !r.headers.has('content-encoding') && !r.headers.has('transfer-encoding');
+    return r.type === 'basic' && n !== null && /^\d+$/.test(n) && plain ? Number(n) : -1;
   }
 
   // transactionDone resolves when tx commits, or rejects with why it did not.

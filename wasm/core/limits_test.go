@@ -168,4 +168,5 @@ func TestSmallBodies(t *testing.T) {
 	assert.False(t, e.small(resp("basic")), "no declared length")
 	assert.False(t, e.small(resp("basic", length("800"), [2]string{"Content-Encoding", "gzip"})), "encoded")
 	assert.False(t, e.small(resp("cors", length("800"))), "a cross-origin response hides its encoding")
+	assert.False(t, e.small(resp("basic", length("800"), [2]string{"Transfer-Encoding", "chunked"})), "chunked: the length is not the body's")
 }

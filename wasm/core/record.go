@@ -245,11 +245,24 @@ func (e *Engine) attempt(f *bgFetch, i int, whole int64, noRange bool, release f
 	return "", retryIf(retryable, io.ErrUnexpectedEOF)
 }
 
-// small reports whether resp declares a body of at most WholeBody bytes as it arrives: only a
-// same-origin response shows whether its Content-Length counts encoded bytes.
+// small reports whether resp declares a body of at most WholeBody bytes as it arrives.
 func (e *Engine) small(resp *Response) bool {
+	n := declaredLength(resp)
+	return n >= 0 && n <= e.cfg.WholeBody
+}
+
+// declaredLength is the body's length as it arrives, or -1 when unknown. Only a same-origin
+// response shows whether Content-Length counts encoded bytes, and a chunked body's length is its
+// chunks', whatever Content-Length says (RFC 9112 §6.3; browsers read on, and show both headers).
+func declaredLength(resp *Response) int64 {
+	if resp.Type != "basic" || resp.Header("Content-Encoding") != "" || resp.Header("Transfer-Encoding") != "" {
+		return -1
+	}
 	n, err := strconv.ParseInt(resp.Header("Content-Length"), 10, 64)
-	return err == nil && n <= e.cfg.WholeBody && resp.Type == "basic" && resp.Header("Content-Encoding") == ""
+	if err != nil || n < 0 {
+		return -1
+	}
+	return n
 }
 
 // bodyResult is the result of a record whose body has ended: "" while bytes are missing.
@@ -314,11 +327,8 @@ func (e *Engine) startBody(f *bgFetch, i int, resp *Response) {
 		r.Sent = true
 	}
 	r.Length = -1
-	// Only a same-origin response shows whether Content-Length counts encoded bytes (as in small).
-	if resp.Status != 206 && resp.Type == "basic" && resp.Header("Content-Encoding") == "" {
-		if n, err := strconv.ParseInt(resp.Header("Content-Length"), 10, 64); err == nil {
-			r.Length = n
-		}
+	if resp.Status != 206 {
+		r.Length = declaredLength(resp)
 	}
 	f.touch() // the next write of the document (a segment or the result) stores the response
 	e.mu.Unlock()

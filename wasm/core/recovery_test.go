@@ -220,6 +220,24 @@ func TestTheLengthOfACrossOriginResponseIsNotTrusted(t *testing.T) {
 	assert.EqualValues(t, 1, requests.Load())
 }
 
+// A server that sends a body chunked under a Content-Length (a misconfigured proxy) has the length
+// ignored, as the browser ignores it: the body ends where its chunks end.
+func TestTheLengthOfAChunkedResponseIsNotTrusted(t *testing.T) {
+	body := pattern(500, 3)
+	var requests atomic.Int64
+	h := newFuncHarness(t, fetchFunc(func(int64) (*Response, Body, error) {
+		requests.Add(1)
+		return &Response{Status: 200, Type: "basic", Headers: [][2]string{{"Content-Length", "1000"},
+			{"Transfer-Encoding", "chunked"}, {"ETag", `"e"`}}}, &listBody{chunks: [][]byte{body}}, nil
+	}))
+	s, err := h.e.Fetch(context.Background(), "x", []Request{get("https://a/x")}, nil, Options{})
+	require.NoError(t, err)
+	hold := h.rec.holdEvents()
+	final := h.waitWithBody(t, hold, s.UniqueID, body)
+	assert.Equal(t, ResultSuccess, final.Result)
+	assert.EqualValues(t, 1, requests.Load(), "no resume asks for bytes the length promised")
+}
+
 func TestARestartKeepsTheFailureThatCancelledTheFetch(t *testing.T) {
 	store := newMemStore()
 	// Record 1 passed downloadTotal, which cancelled record 0; the stop came before the decision was stored.

@@ -6,7 +6,8 @@
 //	                              query: v (version, default 1), rate, ignore-range, drop, stall, status,
 //	                              header=Name:Value (repeatable), nocors (no CORS headers), gzip (Content-Encoding),
 //	                              change=<v> (after the drop/stall fired, serve version v: the resource changed),
-//	                              nopreflight (OPTIONS is refused: cross-origin Range requests fail)
+//	                              nopreflight (OPTIONS is refused: cross-origin Range requests fail),
+//	                              length=<n> (a 200 goes chunked yet declares Content-Length n)
 //	GET /status/<code>            that status with "status <code>\n" repeated to 1 KiB
 //	ANY /echo                     the request body back, with X-Method and X-Content-Type headers
 //	GET /redirect?to=<path>       302 to that path

@@ -19,12 +19,16 @@ type faults struct {
 	stallAt     int64  // first request only: stop sending at this offset; -1 is off
 	status      int    // forced status code; 0 is off
 	change      string // once drop or stall fired, later requests get this version: the resource changed
+	length      int64  // a 200 is sent chunked while declaring this Content-Length; -1 is off
 }
 
 // parseFaults reads the fault parameters; malformed values are errors so typos are loud.
 func parseFaults(q url.Values) (faults, error) {
 	f := faults{dropAt: -1, stallAt: -1}
 	var err error
+	if f.length, err = intParam(q, "length", -1); err != nil {
+		return f, err
+	}
 	if f.rate, err = intParam(q, "rate", 0); err != nil {
 		return f, err
 	}

@@ -88,6 +88,10 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if status == http.StatusOK && r.Method == http.MethodGet && f.length >= 0 {
+		serveChunked(lw, c, size, f.length)
+		return
+	}
 	h.Set("Content-Length", strconv.FormatInt(end-start, 10))
 	w.WriteHeader(status)
 	if r.Method == http.MethodHead {

@@ -74,6 +74,21 @@
     t.equal('nor on the page', r.downloaded, 0);
     t.check('responseReady rejects', ev.records[0] && !!ev.records[0].error, JSON.stringify(ev.records[0]));
   });
+
+  // A server that sends a body chunked yet declares a Content-Length (a misconfigured proxy) has the
+  // length ignored (RFC 9112 §6.3), as fetch() does: the whole body is stored, however long.
+  scenario('response-chunked-length-ignored', async (t) => {
+    const id = t.id();
+    const files = { '/files/1m': 500000, '/files/300k': 1000, '/files/200k': 400000 }; // shorter, far shorter, longer
+    await t.fetch(id, Object.entries(files).map(([p, n]) => p + '?length=' + n + '&t=' + id));
+    const ev = await t.event(id);
+    t.equal('succeeds', ev.result, 'success');
+    t.equal('downloaded counts every byte', ev.downloaded, (1024 + 300 + 200) * 1024);
+    for (const p of Object.keys(files)) {
+      const rec = ev.records.find((x) => x.url.includes(p + '?')) || {};
+      t.equal(p + ' body', rec.sha256, await t.serverSHA(p));
+    }
+  });
 })();
 
 scenario('downloaded-counts-decoded-bytes', async (t) => {
