@@ -35,6 +35,9 @@ func (e *Engine) completeRecord(f *bgFetch, i int, release func()) (result strin
 	backoff := e.cfg.RetryBackoff
 	whole := e.cfg.WholeBody
 	noRange := false // ask for the whole body even with bytes stored
+	// What an attempt must store beyond to count as progress. An attempt that restarts the body and
+	// stores nothing (a 416, a bad 206) leaves it: bytes fetched again from zero are not new.
+	mark := e.stored(f, i)
 	for failures := 0; ; {
 		if release == nil {
 			var err error
@@ -42,7 +45,6 @@ func (e *Engine) completeRecord(f *bgFetch, i int, release func()) (result strin
 				return ReasonAborted // only an ended fetch stops the wait
 			}
 		}
-		before := e.stored(f, i)
 		result, err := e.attempt(f, i, whole, noRange, release)
 		release = nil
 		if err == nil && result != "" {
@@ -51,7 +53,11 @@ func (e *Engine) completeRecord(f *bgFetch, i int, release func()) (result strin
 		if f.ctx.Err() != nil {
 			return ReasonAborted
 		}
-		progress := e.stored(f, i) > before
+		now := e.stored(f, i)
+		progress := now > mark
+		if now > 0 {
+			mark = now
+		}
 		if progress { // the count of attempts in a row without a new byte starts again
 			failures, backoff = 0, e.cfg.RetryBackoff
 		}
