@@ -438,20 +438,19 @@ func TestMatchRules(t *testing.T) {
 }
 
 func TestParseContentRange(t *testing.T) {
-	for in, want := range map[string][3]int64{
-		"bytes 0-9/10":      {0, 10, 1},
-		"bytes 5-9/*":       {5, -1, 1},
-		"bytes 100-199/200": {100, 200, 1},
-		"bytes=0-9/10":      {0, 0, 0},
-		"bytes 9-5/10":      {0, 0, 0},
-		"bytes 0-10/10":     {0, 0, 0},
-		"":                  {0, 0, 0},
+	for in, want := range map[string][4]int64{
+		"bytes 0-9/10":      {0, 9, 10, 1},
+		"bytes 5-9/*":       {5, 9, -1, 1},
+		"bytes 100-199/200": {100, 199, 200, 1},
+		"bytes=0-9/10":      {0, 0, 0, 0},
+		"bytes 9-5/10":      {0, 0, 0, 0},
+		"bytes 0-10/10":     {0, 0, 0, 0},
+		"":                  {0, 0, 0, 0},
 	} {
-		first, complete, ok := parseContentRange(in)
-		assert.Equal(t, want[2] == 1, ok, in)
+		first, last, complete, ok := parseContentRange(in)
+		assert.Equal(t, want[3] == 1, ok, in)
 		if ok {
-			assert.Equal(t, want[0], first, in)
-			assert.Equal(t, want[1], complete, in)
+			assert.Equal(t, [3]int64{want[0], want[1], want[2]}, [3]int64{first, last, complete}, in)
 		}
 	}
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"strconv"
-	"strings"
 	"time"
 )
 
@@ -19,6 +17,8 @@ var (
 	// errNoRangeResponse marks a cross-origin resume that got no response at all: a server that
 	// refuses the preflight its Range and If-Range headers need fails it this way every time.
 	errNoRangeResponse = errors.New("no response to a cross-origin range request")
+	// errOverran marks a body longer than its response declared.
+	errOverran = errors.New("more bytes than the response declared")
 )
 
 // completeRecord fetches one record until it settles and returns its result (SPEC §3.3). Each
@@ -35,8 +35,9 @@ func (e *Engine) completeRecord(f *bgFetch, i int, release func()) (result strin
 	backoff := e.cfg.RetryBackoff
 	whole := e.cfg.WholeBody
 	noRange := false // ask for the whole body even with bytes stored
-	// What an attempt must store beyond to count as progress. An attempt that restarts the body and
-	// stores nothing (a 416, a bad 206) leaves it: bytes fetched again from zero are not new.
+	// What an attempt must store beyond to count as progress: the most stored of this version of
+	// the resource, so bytes fetched again after a restart from zero (a 416, a bad 206, a server
+	// ignoring Range) are not new. A new version starts it again.
 	mark := e.stored(f, i)
 	for failures := 0; ; {
 		if release == nil {
@@ -45,6 +46,7 @@ func (e *Engine) completeRecord(f *bgFetch, i int, release func()) (result strin
 				return ReasonAborted // only an ended fetch stops the wait
 			}
 		}
+		version := e.version(f, i)
 		result, err := e.attempt(f, i, whole, noRange, release)
 		release = nil
 		if err == nil && result != "" {
@@ -55,8 +57,10 @@ func (e *Engine) completeRecord(f *bgFetch, i int, release func()) (result strin
 		}
 		now := e.stored(f, i)
 		progress := now > mark
-		if now > 0 {
+		if e.version(f, i) != version {
 			mark = now
+		} else {
+			mark = max(mark, now)
 		}
 		if progress { // the count of attempts in a row without a new byte starts again
 			failures, backoff = 0, e.cfg.RetryBackoff
@@ -177,6 +181,9 @@ func (e *Engine) attempt(f *bgFetch, i int, whole int64, noRange bool, release f
 	e.mu.Unlock()
 	retryable := rec.retryable()
 	if rec.Response != nil && rec.Length >= 0 && rec.Stored >= rec.Length {
+		if rec.Stored > rec.Length {
+			return "", e.overran(f, i, retryable)
+		}
 		return bodyResult(&rec), nil // stored whole before a stop cut off its result's write
 	}
 	body, err := e.requestBody(f, i, &rec)
@@ -242,6 +249,9 @@ func (e *Engine) attempt(f *bgFetch, i int, whole int64, noRange bool, release f
 	e.mu.Lock()
 	rec = f.doc.Records[i]
 	e.mu.Unlock()
+	if rec.Length >= 0 && rec.Stored > rec.Length {
+		return "", e.overran(f, i, retryable)
+	}
 	if result := bodyResult(&rec); result != "" {
 		return result, nil
 	}
@@ -257,24 +267,11 @@ func (e *Engine) small(resp *Response) bool {
 	return n >= 0 && n <= e.cfg.WholeBody
 }
 
-// declaredLength is the body's length as it arrives, or -1 when unknown. Only a same-origin
-// response shows whether Content-Length counts encoded bytes, and a chunked body's length is its
-// chunks', whatever Content-Length says (RFC 9112 §6.3; browsers read on, and show both headers).
-func declaredLength(resp *Response) int64 {
-	if resp.Type != "basic" || resp.Header("Content-Encoding") != "" || resp.Header("Transfer-Encoding") != "" {
-		return -1
-	}
-	n, err := strconv.ParseInt(resp.Header("Content-Length"), 10, 64)
-	if err != nil || n < 0 {
-		return -1
-	}
-	return n
-}
-
-// bodyResult is the result of a record whose body has ended: "" while bytes are missing.
+// bodyResult is the result of a record whose body has ended: "" while bytes are missing (or more
+// came than the response declared: attempt restarts it).
 func bodyResult(r *recordDoc) string {
 	switch {
-	case r.Length >= 0 && r.Stored < r.Length:
+	case r.Length >= 0 && r.Stored != r.Length:
 		return ""
 	case r.Response.OK():
 		return ResultSuccess
@@ -297,6 +294,23 @@ func (e *Engine) requestBody(f *bgFetch, i int, rec *recordDoc) (any, error) {
 		return b, nil
 	}
 	return e.p.Store.Body(f.ctx, f.doc.UniqueID, i)
+}
+
+// overran restarts record i, which stored more bytes than its response declared (a 206 longer than
+// its range): they are not the resource's.
+func (e *Engine) overran(f *bgFetch, i int, retryable bool) error {
+	e.restartBody(f, i)
+	return retryIf(retryable, errOverran)
+}
+
+// version is the validator of record i's stored response ("" without one).
+func (e *Engine) version(f *bgFetch, i int) string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if r := f.doc.Records[i].Response; r != nil {
+		return validator(r)
+	}
+	return ""
 }
 
 // restartBody discards the bytes stored for record i.
@@ -333,7 +347,7 @@ func (e *Engine) startBody(f *bgFetch, i int, resp *Response) {
 		r.Sent = true
 	}
 	r.Length = -1
-	if resp.Status != 206 {
+	if resp.Status != 206 && r.Request.Method != "HEAD" && !nullBodyStatus(resp.Status) {
 		r.Length = declaredLength(resp)
 	}
 	f.touch() // the next write of the document (a segment or the result) stores the response
@@ -515,93 +529,6 @@ func exposed(resp *Response) *Response {
 		c.Headers = append(c.Headers, h)
 	}
 	return &c
-}
-
-// canResume reports whether a Range request can safely continue the stored bytes.
-func canResume(r *recordDoc) bool {
-	return r.retryable() && r.Response != nil &&
-		r.Response.Header("Content-Encoding") == "" && validator(r.Response) != ""
-}
-
-// validator is the If-Range value for a stored response: a strong ETag, else Last-Modified.
-func validator(r *Response) string {
-	if et := r.Header("ETag"); et != "" && !strings.HasPrefix(et, "W/") {
-		return et
-	}
-	return r.Header("Last-Modified")
-}
-
-// partialValid checks a 206 against what is stored (SPEC §3.10) and returns the complete length.
-func partialValid(r *recordDoc, resp *Response, rangeStart int64) (int64, bool) {
-	first, length, ok := parseContentRange(resp.Header("Content-Range"))
-	if !ok || first != rangeStart {
-		return 0, false
-	}
-	if r.Length >= 0 && length >= 0 && length != r.Length {
-		return 0, false
-	}
-	if !sameValidators(r.Response, resp) {
-		return 0, false
-	}
-	if length < 0 {
-		length = r.Length
-	}
-	return length, true
-}
-
-// sameResponse reports whether resp is the stored response again (same status and validators), so a
-// reader holding the stored head may read resp's body as its own.
-func sameResponse(stored, resp *Response) bool {
-	return stored.Status == resp.Status && sameValidators(stored, resp)
-}
-
-// sameValidators reports whether resp names no other version of the resource than stored does.
-func sameValidators(stored, resp *Response) bool {
-	for _, name := range []string{"ETag", "Last-Modified"} {
-		if old := stored.Header(name); old != "" && resp.Header(name) != "" && resp.Header(name) != old {
-			return false
-		}
-	}
-	return true
-}
-
-// rangeComplete reports whether a 416 to a request from rangeStart says the stored bytes are the
-// whole body: "Content-Range: bytes */N" with N == rangeStart, of the same version.
-func rangeComplete(r *recordDoc, resp *Response, rangeStart int64) bool {
-	n, ok := strings.CutPrefix(strings.TrimSpace(resp.Header("Content-Range")), "bytes */")
-	if !ok || n != strconv.FormatInt(rangeStart, 10) || !sameValidators(r.Response, resp) {
-		return false
-	}
-	return r.Length < 0 || r.Length == rangeStart
-}
-
-// parseContentRange parses "bytes first-last/complete" (complete may be "*" → -1).
-func parseContentRange(v string) (first, complete int64, ok bool) {
-	rest, found := strings.CutPrefix(strings.TrimSpace(v), "bytes ")
-	if !found {
-		return 0, 0, false
-	}
-	span, total, found := strings.Cut(rest, "/")
-	if !found {
-		return 0, 0, false
-	}
-	a, b, found := strings.Cut(span, "-")
-	if !found {
-		return 0, 0, false
-	}
-	first, err1 := strconv.ParseInt(a, 10, 64)
-	last, err2 := strconv.ParseInt(b, 10, 64)
-	if err1 != nil || err2 != nil || first < 0 || last < first {
-		return 0, 0, false
-	}
-	if total == "*" {
-		return first, -1, true
-	}
-	complete, err := strconv.ParseInt(total, 10, 64)
-	if err != nil || complete <= last {
-		return 0, 0, false
-	}
-	return first, complete, true
 }
 
 // sleep waits d unless ctx ends first.

@@ -220,47 +220,6 @@ func TestTheLengthOfACrossOriginResponseIsNotTrusted(t *testing.T) {
 	assert.EqualValues(t, 1, requests.Load())
 }
 
-// A server that sends a body chunked under a Content-Length (a misconfigured proxy) has the length
-// ignored, as the browser ignores it: the body ends where its chunks end.
-func TestTheLengthOfAChunkedResponseIsNotTrusted(t *testing.T) {
-	body := pattern(500, 3)
-	var requests atomic.Int64
-	h := newFuncHarness(t, fetchFunc(func(int64) (*Response, Body, error) {
-		requests.Add(1)
-		return &Response{Status: 200, Type: "basic", Headers: [][2]string{{"Content-Length", "1000"},
-			{"Transfer-Encoding", "chunked"}, {"ETag", `"e"`}}}, &listBody{chunks: [][]byte{body}}, nil
-	}))
-	s, err := h.e.Fetch(context.Background(), "x", []Request{get("https://a/x")}, nil, Options{})
-	require.NoError(t, err)
-	hold := h.rec.holdEvents()
-	final := h.waitWithBody(t, hold, s.UniqueID, body)
-	assert.Equal(t, ResultSuccess, final.Result)
-	assert.EqualValues(t, 1, requests.Load(), "no resume asks for bytes the length promised")
-}
-
-// A server whose file is shorter than its Content-Length (a stale length in a cache) drops every
-// body at byte 50 and answers a resume with 416 for a 50-byte resource, so the record restarts from
-// zero each time: the bytes fetched again are not progress, and the record fails rather than fetch
-// the same bytes without end.
-func TestRestartsFromZeroThatNeverGetFurtherFail(t *testing.T) {
-	var requests atomic.Int64
-	h := newFuncHarness(t, fetchFunc(func(rangeStart int64) (*Response, Body, error) {
-		if requests.Add(1) > 50 {
-			return refusedFetch() // lets the record end when the engine would have gone on
-		}
-		if rangeStart > 0 {
-			return &Response{Status: 416, Type: "basic", Headers: [][2]string{{"ETag", `"e"`},
-				{"Content-Range", "bytes */50"}}}, &listBody{}, nil
-		}
-		return dropAfter(50, "basic")
-	}))
-	_, err := h.e.Fetch(context.Background(), "x", []Request{get("https://a/x")}, nil, Options{})
-	require.NoError(t, err)
-	final := h.rec.wait(t)
-	assert.Equal(t, ReasonFetchError, final.FailureReason)
-	assert.LessOrEqual(t, requests.Load(), int64(2*testConfig().MaxAttempts), "the same 50 bytes are not fetched without end")
-}
-
 func TestARestartKeepsTheFailureThatCancelledTheFetch(t *testing.T) {
 	store := newMemStore()
 	// Record 1 passed downloadTotal, which cancelled record 0; the stop came before the decision was stored.

@@ -55,6 +55,21 @@ func (r *Response) Header(name string) string {
 	return ""
 }
 
+// hasHeader reports whether the request carries a header named name.
+func (r *Request) hasHeader(name string) bool {
+	for _, h := range r.Headers {
+		if equalFold(h[0], name) {
+			return true
+		}
+	}
+	return false
+}
+
+// nullBodyStatus reports whether a response with this status has no body (Fetch's null body status).
+func nullBodyStatus(status int) bool {
+	return status == 101 || status == 103 || status == 204 || status == 205 || status == 304
+}
+
 // OK reports whether the status is an ok status (200–299).
 func (r *Response) OK() bool { return r.Status >= 200 && r.Status <= 299 }
 

@@ -75,6 +75,24 @@
     t.check('responseReady rejects', ev.records[0] && !!ev.records[0].error, JSON.stringify(ev.records[0]));
   });
 
+  // A HEAD request's response has no body, whatever its Content-Length says; a request that asks for
+  // a range of its own gets that range (a 206), as fetch() would.
+  scenario('response-head-and-own-range', async (t) => {
+    const id = t.id();
+    const ranged = new Request('/files/4k?t=' + id, { headers: { Range: 'bytes=1000-' } });
+    await t.fetch(id, [new Request('/files/8k?t=' + id, { method: 'HEAD' }), ranged]);
+    const ev = await t.event(id);
+    t.equal('succeeds', ev.result, 'success');
+    const head = ev.records.find((x) => x.url.includes('/files/8k')) || {};
+    const range = ev.records.find((x) => x.url.includes('/files/4k')) || {};
+    t.equal('HEAD status', head.status, 200);
+    t.equal('HEAD body is empty', head.size, 0);
+    t.equal('the range\'s status', range.status, 206);
+    const want = await (await fetch('/files/4k?t=' + id, { headers: { Range: 'bytes=1000-' } })).arrayBuffer();
+    t.equal('the range\'s body', range.sha256, await t.sha256(want));
+    t.equal('downloaded counts the range', ev.downloaded, 4096 - 1000);
+  });
+
   // A server that sends a body chunked yet declares a Content-Length (a misconfigured proxy) has the
   // length ignored (RFC 9112 §6.3), as fetch() does: the whole body is stored, however long.
   scenario('response-chunked-length-ignored', async (t) => {

@@ -1,0 +1,185 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Servers that misbehave: a record ends with the resource's own body or fails; it never loops, and
+// never reports a wrong body as success.
+
+// A server that sends a body chunked under a Content-Length (a misconfigured proxy) has the length
+// ignored, as the browser ignores it: the body ends where its chunks end.
+func TestTheLengthOfAChunkedResponseIsNotTrusted(t *testing.T) {
+	body := pattern(500, 3)
+	var requests atomic.Int64
+	h := newFuncHarness(t, fetchFunc(func(int64) (*Response, Body, error) {
+		requests.Add(1)
+		return &Response{Status: 200, Type: "basic", Headers: [][2]string{{"Content-Length", "1000"},
+			{"Transfer-Encoding", "chunked"}, {"ETag", `"e"`}}}, &listBody{chunks: [][]byte{body}}, nil
+	}))
+	s, err := h.e.Fetch(context.Background(), "x", []Request{get("https://a/x")}, nil, Options{})
+	require.NoError(t, err)
+	hold := h.rec.holdEvents()
+	final := h.waitWithBody(t, hold, s.UniqueID, body)
+	assert.Equal(t, ResultSuccess, final.Result)
+	assert.EqualValues(t, 1, requests.Load(), "no resume asks for bytes the length promised")
+}
+
+// A server whose file is shorter than its Content-Length (a stale length in a cache) drops every
+// body at byte 50 and answers a resume with 416 for a 50-byte resource, so the record restarts from
+// zero each time: the bytes fetched again are not progress, and the record fails rather than fetch
+// the same bytes without end.
+func TestRestartsFromZeroThatNeverGetFurtherFail(t *testing.T) {
+	var requests atomic.Int64
+	h := newFuncHarness(t, fetchFunc(func(rangeStart int64) (*Response, Body, error) {
+		if requests.Add(1) > 50 {
+			return refusedFetch() // lets the record end when the engine would have gone on
+		}
+		if rangeStart > 0 {
+			return &Response{Status: 416, Type: "basic", Headers: [][2]string{{"ETag", `"e"`},
+				{"Content-Range", "bytes */50"}}}, &listBody{}, nil
+		}
+		return dropAfter(50, "basic")
+	}))
+	_, err := h.e.Fetch(context.Background(), "x", []Request{get("https://a/x")}, nil, Options{})
+	require.NoError(t, err)
+	final := h.rec.wait(t)
+	assert.Equal(t, ReasonFetchError, final.FailureReason)
+	assert.LessOrEqual(t, requests.Load(), int64(2*testConfig().MaxAttempts), "the same 50 bytes are not fetched without end")
+}
+
+// Two backends behind one URL, one honouring Range and one not, each cutting every connection at
+// byte 300: bytes 300–600 come again and again, which is no progress, and the record fails.
+func TestBackendsTakingTurnsDoNotLoop(t *testing.T) {
+	const size, cut = 1000, 300
+	var requests atomic.Int64
+	h := newFuncHarness(t, fetchFunc(func(rangeStart int64) (*Response, Body, error) {
+		n := requests.Add(1)
+		if n > 60 {
+			return refusedFetch() // lets the record end when the engine would have gone on
+		}
+		cutShort := &listBody{chunks: [][]byte{make([]byte, cut)}, err: errors.New("TypeError: network error")}
+		if n%2 == 1 && rangeStart > 0 {
+			return &Response{Status: 206, Type: "basic", Headers: [][2]string{{"ETag", `"e"`},
+				{"Content-Range", fmt.Sprintf("bytes %d-%d/%d", rangeStart, size-1, size)}}}, cutShort, nil
+		}
+		return &Response{Status: 200, Type: "basic", Headers: [][2]string{{"ETag", `"e"`},
+			{"Content-Length", fmt.Sprint(size)}}}, cutShort, nil
+	}))
+	_, err := h.e.Fetch(context.Background(), "x", []Request{get("https://a/x")}, nil, Options{})
+	require.NoError(t, err)
+	assert.Equal(t, ReasonFetchError, h.rec.wait(t).FailureReason)
+	assert.LessOrEqual(t, requests.Load(), int64(2*testConfig().MaxAttempts))
+}
+
+// A 206 whose body is longer than the range it names (the whole file, under a Content-Length that
+// says so, or under a length not trusted) is not stored as the rest: the record restarts from zero.
+func TestAPartialLongerThanItsRangeIsNotTheRest(t *testing.T) {
+	full := pattern(100, 1)
+	for _, typ := range []string{"basic", "cors"} {
+		var requests atomic.Int64
+		h := newFuncHarness(t, fetchFunc(func(rangeStart int64) (*Response, Body, error) {
+			headers := [][2]string{{"ETag", `"e"`}, {"Content-Length", "100"}}
+			switch {
+			case requests.Add(1) == 1:
+				return &Response{Status: 200, Type: typ, Headers: headers},
+					&listBody{chunks: [][]byte{full[:50]}, err: errors.New("TypeError: network error")}, nil
+			case rangeStart > 0:
+				headers = append(headers, [2]string{"Content-Range", fmt.Sprintf("bytes %d-99/100", rangeStart)})
+				return &Response{Status: 206, Type: typ, Headers: headers}, &listBody{chunks: [][]byte{full}}, nil
+			}
+			return &Response{Status: 200, Type: typ, Headers: headers}, &listBody{chunks: [][]byte{full}}, nil
+		}))
+		hold := h.rec.holdEvents()
+		s, err := h.e.Fetch(context.Background(), "x", []Request{get("https://a/x")}, nil, Options{})
+		require.NoError(t, err)
+		final := h.waitWithBody(t, hold, s.UniqueID, full)
+		assert.Equal(t, ResultSuccess, final.Result, typ)
+		assert.EqualValues(t, 100, final.Downloaded, typ)
+	}
+}
+
+// rangeFetch is a Fetcher that sees each request's own headers and the range the engine adds.
+type rangeFetch func(req *Request, rangeStart int64) (*Response, Body, error)
+
+func (f rangeFetch) Fetch(_ context.Context, req *Request, _ any, rangeStart int64, _ string, _ int64) (*Response, Body, error) {
+	return f(req, rangeStart)
+}
+
+// A request with a Range of its own is retried as it was made: resuming it would count the stored
+// bytes from the file's start, not the range's (and send two ranges).
+func TestARequestWithItsOwnRangeIsRetriedWhole(t *testing.T) {
+	file := pattern(5000, 2)
+	var requests, resumes atomic.Int64
+	h := newFuncHarness(t, rangeFetch(func(req *Request, rangeStart int64) (*Response, Body, error) {
+		if rangeStart > 0 {
+			resumes.Add(1)
+			return refusedFetch()
+		}
+		resp := &Response{Status: 206, Type: "basic", Headers: [][2]string{{"ETag", `"e"`},
+			{"Content-Range", "bytes 1000-4999/5000"}, {"Content-Length", "4000"}}}
+		if requests.Add(1) == 1 {
+			return resp, &listBody{chunks: [][]byte{file[1000:1500]}, err: errors.New("TypeError: network error")}, nil
+		}
+		return resp, &listBody{chunks: [][]byte{file[1000:]}}, nil
+	}))
+	req := get("https://a/x")
+	req.Headers = [][2]string{{"Range", "bytes=1000-"}}
+	hold := h.rec.holdEvents()
+	s, err := h.e.Fetch(context.Background(), "x", []Request{req}, nil, Options{})
+	require.NoError(t, err)
+	final := h.waitWithBody(t, hold, s.UniqueID, file[1000:])
+	assert.Equal(t, ResultSuccess, final.Result)
+	assert.Zero(t, resumes.Load(), "no Range of the engine's was added")
+}
+
+// A response without a body (to HEAD, or a 204) ends at once, whatever its Content-Length says.
+func TestResponsesWithoutABodySucceed(t *testing.T) {
+	for _, c := range []struct {
+		method string
+		status int
+	}{{"HEAD", 200}, {"GET", 204}} {
+		h := newFuncHarness(t, fetchFunc(func(int64) (*Response, Body, error) {
+			return &Response{Status: c.status, Type: "basic", Headers: [][2]string{{"ETag", `"e"`}, {"Content-Length", "100"}}}, &listBody{}, nil
+		}))
+		req := get("https://a/x")
+		req.Method = c.method
+		_, err := h.e.Fetch(context.Background(), "x", []Request{req}, nil, Options{})
+		require.NoError(t, err)
+		final := h.rec.wait(t)
+		assert.Equal(t, ResultSuccess, final.Result, c.method, c.status)
+		assert.Zero(t, final.Downloaded)
+	}
+}
+
+// A 206 that names its last byte but not the total ("bytes 50-99/*") and ends early is resumed
+// again, not taken as the whole body.
+func TestAPartialOfUnknownTotalEndingEarlyIsResumed(t *testing.T) {
+	full := pattern(100, 4)
+	lm := [2]string{"Last-Modified", "Wed, 01 Jan 2025 00:00:00 GMT"}
+	h := newFuncHarness(t, fetchFunc(func(rangeStart int64) (*Response, Body, error) {
+		switch rangeStart {
+		case 0: // cross-origin: its length is not trusted, so the total stays unknown
+			return &Response{Status: 200, Type: "cors", Headers: [][2]string{lm}},
+				&listBody{chunks: [][]byte{full[:50]}, err: errors.New("TypeError: network error")}, nil
+		case 50: // ends cleanly 40 bytes short of the range it names
+			return &Response{Status: 206, Type: "cors", Headers: [][2]string{lm, {"Content-Range", "bytes 50-99/*"}}},
+				&listBody{chunks: [][]byte{full[50:60]}}, nil
+		}
+		return &Response{Status: 206, Type: "cors", Headers: [][2]string{lm, {"Content-Range", fmt.Sprintf("bytes %d-99/*", rangeStart)}}},
+			&listBody{chunks: [][]byte{full[rangeStart:]}}, nil
+	}))
+	hold := h.rec.holdEvents()
+	s, err := h.e.Fetch(context.Background(), "x", []Request{get("https://cdn/x")}, nil, Options{})
+	require.NoError(t, err)
+	final := h.waitWithBody(t, hold, s.UniqueID, full)
+	assert.Equal(t, ResultSuccess, final.Result)
+	assert.EqualValues(t, 100, final.Downloaded)
+}
