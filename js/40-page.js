@@ -83,19 +83,24 @@
     installManager(clientFor);
 
     // Wake the workers that hold fetches, so they resume, and keep them alive. A worker whose
-    // database holds no fetch is left alone: waking it would start its engine for nothing.
+    // database holds no fetch is left alone: waking it would start its engine for nothing. Again
+    // when the network comes back: pings that failed meanwhile (an engine that could not start) end.
     const container = g.navigator && g.navigator.serviceWorker;
     if (!container) return;
-    const stored = g.indexedDB && indexedDB.databases ? indexedDB.databases().then((dbs) => new Set(dbs.map((d) => d.name)), () => null) : Promise.resolve(null);
-    Promise.all([container.getRegistrations(), stored]).then(([regs, names]) => {
-      for (const reg of regs) {
-        if (!reg.active || (names && !names.has('bgfetch ' + reg.scope))) continue;
-        const c = clientFor(reg); // hears updates, so a fetch started elsewhere is kept alive too
-        holdsFetches('bgfetch ' + reg.scope).then((some) => {
-          if (some) c.call('ping', {}).then((r) => { if (r && r.active) keepAlive(c); }, () => {});
-        });
-      }
-    }, () => {});
+    const wake = () => {
+      const stored = g.indexedDB && indexedDB.databases ? indexedDB.databases().then((dbs) => new Set(dbs.map((d) => d.name)), () => null) : Promise.resolve(null);
+      Promise.all([container.getRegistrations(), stored]).then(([regs, names]) => {
+        for (const reg of regs) {
+          if (!reg.active || (names && !names.has('bgfetch ' + reg.scope))) continue;
+          const c = clientFor(reg); // hears updates, so a fetch started elsewhere is kept alive too
+          holdsFetches('bgfetch ' + reg.scope).then((some) => {
+            if (some) c.call('ping', {}).then((r) => { if (r && r.active) keepAlive(c); }, (e) => { if (e && e.transient) keepAlive(c); });
+          });
+        }
+      }, () => {});
+    };
+    wake();
+    g.addEventListener('online', wake);
   }
 
   // holdsFetches reports whether the engine's database stores any fetch (active, or with its event

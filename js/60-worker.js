@@ -11,10 +11,38 @@
     return 'bgfetch ' + g.registration.scope;
   }
 
+  // A network failure falls back to the copy keepModule stored, so a worker restarted offline still
+  // starts its engine. An HTTP error does not: the server answered, and only this build's module fits.
   function compileEngine() {
     const url = base + 'bgfetch.wasm';
-    return WebAssembly.compileStreaming(fetch(url))
-      .catch(() => fetch(url).then((r) => r.arrayBuffer()).then((b) => WebAssembly.compile(b)));
+    const get = () => fetch(url).catch((e) => keptModule().then((r) => r || Promise.reject(e)));
+    return WebAssembly.compileStreaming(get())
+      .catch(() => get().then((r) => r.arrayBuffer()).then((b) => WebAssembly.compile(b)));
+  }
+
+  // The Cache Storage entry of this build's module (make stamps the build: a hash of the module).
+  function moduleKey() {
+    return base + 'bgfetch.wasm?build=__BGFETCH_BUILD__';
+  }
+
+  function keptModule() {
+    return g.caches ? g.caches.open('bgfetch').then((c) => c.match(moduleKey())).catch(() => undefined) : Promise.resolve();
+  }
+
+  // keepModule stores this build's module for offline starts, once, and drops other builds'. Run
+  // after start-up: it fetches the module again (from the HTTP cache, mostly) to check its hash.
+  function keepModule() {
+    const url = base + 'bgfetch.wasm';
+    const key = moduleKey();
+    const build = key.slice(key.lastIndexOf('=') + 1);
+    return keptModule().then((hit) => hit || fetch(url).then((r) => (r.ok ? r.arrayBuffer() : null)).then((b) => b &&
+      g.crypto.subtle.digest('SHA-256', b).then((d) => {
+        const hash = Array.from(new Uint8Array(d).slice(0, 8), (x) => x.toString(16).padStart(2, '0')).join('');
+        if (hash !== build) return null; // the server has another build than this shim's
+        return g.caches.open('bgfetch').then((c) => c.keys().then((keys) => Promise.all(keys
+          .filter((k) => k.url.startsWith(url + '?build=') && k.url !== key).map((k) => c.delete(k))))
+          .then(() => c.put(key, new Response(b, { headers: { 'Content-Type': 'application/wasm' } }))));
+      }))).catch(() => {});
   }
 
   function installWorker() {
@@ -26,6 +54,7 @@
     let opened = null;
     let engineDB = null; // the connection the running engine read what is stored from
     let restarts = 0;
+    let moduleKept = null; // keepModule, once per worker start
     let retired = false; // being unregistered: no engine restarts, calls are refused, nothing is stored again
     const callers = new Set(); // ids of the clients that sent the engine anything: they run bgfetch
     const acks = new Map(); // uniqueId → ids of the clients that acknowledged its final update
@@ -134,7 +163,12 @@
           debug: !!config.debug,
           stallTimeout: config.stallTimeout, // ms without a byte before a request is retried
           io,
-          ready: () => { restarts = 0; debug.readyAt = performance.now(); resolve(host.call); },
+          ready: () => {
+            restarts = 0;
+            debug.readyAt = performance.now();
+            resolve(host.call);
+            if (!moduleKept) moduleKept = delay(1000).then(keepModule); // off the start-up path
+          },
           fail: (message) => reject(transientError('bgfetch engine: ' + message)),
           update: (snap) => {
             if (snap.result && snap.recordsAvailable) acks.set(snap.uniqueId, new Set()); // a new round (a restarted engine's too)
@@ -155,7 +189,10 @@
             engineExited(current, io);
           };
           go.run(instance).then(exited, exited);
-        }).catch((e) => { unlock(); reject(e); });
+        }).catch((e) => { // no module (offline, with none kept): callers try again later
+          unlock();
+          reject(transientError('bgfetch engine: ' + (e && e.message)));
+        });
       });
       current.catch(() => { if (engine === current) engine = null; });
       return current;

@@ -80,6 +80,12 @@
       return (await registration(scope)).backgroundFetch.getIds();
     },
     current(id) { return snap(regs.get(id)); },
+    // Whether a worker has kept its module in Cache Storage for offline starts, and forgetting it.
+    async moduleKept() {
+      const keys = await (await caches.open('bgfetch')).keys();
+      return keys.some((r) => r.url.includes('/bgfetch.wasm?build='));
+    },
+    dropKeptModule() { return caches.delete('bgfetch'); },
     // Calls get(id) over and over for ms, from parallel loops (views of a page refreshing
     // themselves): how many answers came.
     async pollGet(id, ms, loops) {

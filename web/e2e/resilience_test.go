@@ -41,6 +41,8 @@ func TestResilience(t *testing.T) {
 		run("WorkerStoppedMidDownload", func(s *session) { workerStoppedMidDownload(s, stop) })
 		run("InterruptedCompletionIsDispatchedOnce", func(s *session) { interruptedCompletion(s, stop) })
 		run("IdlePageLoadLeavesTheWorkerStopped", func(s *session) { idlePageLoad(s, stop) })
+		run("EngineStartsFromTheKeptModule", func(s *session) { engineStartsFromTheKeptModule(s, stop) })
+		run("PagesRetryAnEngineThatCouldNotStart", func(s *session) { pagesRetryAnEngineThatCouldNotStart(s, stop) })
 		networkFaults(run)
 		run("OfflineDownloadWaitsForTheNetwork", offlineVia(s.b.(*browser.Chromium).SetWorkersOffline))
 		pagesOnly(run)
@@ -68,6 +70,8 @@ func TestResilience(t *testing.T) {
 		run := func(name string, f func(*session)) { t.Run(name, func(t *testing.T) { s.t = t; f(s) }) }
 		run("WorkerStoppedMidDownload", func(s *session) { workerStoppedMidDownload(s, nil) })
 		run("InterruptedCompletionIsDispatchedOnce", func(s *session) { interruptedCompletion(s, nil) })
+		run("EngineStartsFromTheKeptModule", func(s *session) { engineStartsFromTheKeptModule(s, nil) })
+		run("PagesRetryAnEngineThatCouldNotStart", func(s *session) { pagesRetryAnEngineThatCouldNotStart(s, nil) })
 	})
 }
 

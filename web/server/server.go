@@ -22,6 +22,8 @@ type Server struct {
 	mu      sync.Mutex
 	log     []*Entry        // pointers so in-flight requests can update their entry
 	faulted map[string]bool // URLs whose one-shot drop/stall already fired
+	// paths that Unreachable cuts off, with the number of requests refused
+	unreachable map[string]int
 }
 
 // New returns a Server for opts.
@@ -36,6 +38,7 @@ func New(opts Options) *Server {
 // ServeHTTP routes to the API endpoints and falls back to static files.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Path
+	s.refuseUnreachable(r)
 	switch {
 	case strings.HasPrefix(p, "/files/"):
 		s.serveFile(w, r)

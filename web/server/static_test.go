@@ -66,3 +66,16 @@ func TestNoMountsIsNotFound(t *testing.T) {
 	resp, _ := f.get("/index.html")
 	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
 }
+
+func TestUnreachablePathGetsNoResponse(t *testing.T) {
+	f := newFixture(t, server.Options{})
+	f.srv.Unreachable("/files/1k", true)
+	_, err := f.client.Get(f.ts.URL + "/files/1k")
+	require.Error(t, err, "the connection closes without a response")
+	assert.Equal(t, 1, f.srv.Refused("/files/1k"))
+	resp, _ := f.get("/files/2k")
+	assert.Equal(t, 200, resp.StatusCode, "other paths are served")
+	f.srv.Unreachable("/files/1k", false)
+	resp, _ = f.get("/files/1k")
+	assert.Equal(t, 200, resp.StatusCode)
+}
