@@ -6,7 +6,32 @@
       this.instances = new Map(); // uniqueId → BackgroundFetchRegistration: one object per fetch per realm
       this.unsettled = new Map(); // uniqueId → StoredRecords to pin when the fetch settles
       this.matching = new Map(); // uniqueId → matchAll() calls in flight, which settling waits for
+      this.answering = 0; // fetch() and get() calls in flight: a final update can overtake their answer
+      this.early = new Map(); // uniqueId → { snap, resolve }: a final update that came before its answer
       this.onactive = null;
+    }
+
+    // answered makes the registration of a fetch() or get() call's answer. A final update of the
+    // fetch that came first is applied after the call resolves, in a task of its own, as updates
+    // come after the registration (SPEC §3.4); one no answer claims is let go with the last call.
+    async answered(call) {
+      this.answering++;
+      try {
+        const snap = await call;
+        if (!snap) return undefined;
+        const reg = this.instanceFor(snap);
+        const early = this.early.get(snap.uniqueId);
+        if (early) {
+          this.early.delete(snap.uniqueId);
+          setTimeout(() => early.resolve(this.update(early.snap)), 0);
+        }
+        return reg;
+      } finally {
+        if (--this.answering === 0) {
+          for (const e of this.early.values()) e.resolve();
+          this.early.clear();
+        }
+      }
     }
 
     call(op, args, bodies) {
@@ -79,6 +104,11 @@
     // Update background fetch instances (SPEC §3.4). Returns a promise for the final update.
     // The result is applied first, so a matchAll() its progress listener makes is waited for.
     update(snap) {
+      if (snap.result && this.answering > 0 && !this.instances.has(snap.uniqueId)) {
+        const held = this.early.get(snap.uniqueId);
+        if (held) held.resolve(); // a later final update (records no longer available) replaces it
+        return new Promise((resolve) => this.early.set(snap.uniqueId, { snap, resolve }));
+      }
       this.apply(snap);
       return snap.result ? this.settle(snap.uniqueId) : undefined;
     }
@@ -145,8 +175,7 @@
         throw new DOMException('Background fetch is not allowed for this origin.', 'NotAllowedError');
       }
       if (!s.client.registration.active) throw new TypeError('No active registration available on the ServiceWorkerRegistration.');
-      const snap = await s.client.call('fetch', { id, requests: serialized, options: converted }, bodies);
-      return s.client.instanceFor(snap);
+      return s.client.answered(s.client.call('fetch', { id, requests: serialized, options: converted }, bodies));
     }
 
     async get(id) {
@@ -155,8 +184,7 @@
       id = domString(id);
       if (id === '') throw new TypeError('The provided id is invalid.');
       if (!s.client.registration.active) return undefined;
-      const snap = await s.client.call('get', { id });
-      return snap ? s.client.instanceFor(snap) : undefined;
+      return s.client.answered(s.client.call('get', { id }));
     }
 
     async getIds() {

@@ -18,6 +18,37 @@
     t.equal('registration id', r.id, id);
   });
 
+  // The final update can reach the page before the answer of its fetch() (they come by different
+  // ways; here the answer is held back 300 ms): the page still sees the final progress event after
+  // fetch() resolves, with the records available to matchAll() in its listener (SPEC §3.4).
+  scenario('final-update-before-the-answer', async (t) => {
+    const id = t.id();
+    const restore = t.delayAnswers(300);
+    let r;
+    try {
+      r = await t.fetch(id, '/files/1k?t=' + id);
+    } finally {
+      restore();
+    }
+    const seen = await new Promise((resolve) => {
+      const timer = setTimeout(() => resolve({ result: r.result, records: r.recordsAvailable, timedOut: true }), 5000);
+      r.addEventListener('progress', async () => {
+        if (!r.result) return;
+        clearTimeout(timer);
+        const got = { result: r.result, records: r.recordsAvailable };
+        try {
+          got.matched = (await r.matchAll()).length;
+        } catch (e) {
+          got.matched = e.name;
+        }
+        resolve(got);
+      });
+    });
+    t.equal('a progress event carries the result', seen.timedOut, undefined);
+    t.equal('result', seen.result, 'success');
+    t.equal('matchAll() in its listener', seen.matched, 1);
+  });
+
   scenario('event-fail', async (t) => {
     const id = t.id();
     await t.fetch(id, '/status/404?t=' + id);

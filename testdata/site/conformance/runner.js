@@ -73,6 +73,23 @@
       return navigator.serviceWorker.ready;
     }
 
+    // Delays by ms every answer that comes to a port made from now on (the polyfill's calls to the
+    // worker); the returned function stops it.
+    delayAnswers(ms) {
+      const Real = window.MessageChannel;
+      const desc = Object.getOwnPropertyDescriptor(MessagePort.prototype, 'onmessage');
+      window.MessageChannel = function MessageChannel() {
+        const ch = new Real();
+        Object.defineProperty(ch.port1, 'onmessage', {
+          configurable: true,
+          get() { return desc.get.call(this); },
+          set(h) { desc.set.call(this, h && ((e) => setTimeout(() => h(e), ms))); },
+        });
+        return ch;
+      };
+      return () => { window.MessageChannel = Real; };
+    }
+
     async fetch(id, requests, options) {
       return (await this.reg()).backgroundFetch.fetch(id, requests, options);
     }
