@@ -96,8 +96,6 @@
     g.addEventListener('activate', () => {
       installing = false;
       if (!retired) startEngine().catch((e) => console.error(e)); // its turn: it waits for the old worker's engine to end
-      if (following) following.close(); // its own engine's updates come from the engine itself
-      following = null;
     });
 
     // compile and openStore keep what succeeds and begin again after a failure.
@@ -164,6 +162,9 @@
           stallTimeout: config.stallTimeout, // ms without a byte before a request is retried
           io,
           ready: () => {
+            // The old worker's engine has ended: from now on updates come from this copy's own.
+            if (following) following.close();
+            following = null;
             restarts = 0;
             debug.readyAt = performance.now();
             resolve(host.call);
