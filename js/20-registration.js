@@ -177,6 +177,13 @@
     });
   }
 
+  // responseKey names a response's version as the engine compares them (sameResponse in wasm/core).
+  function responseKey(r) {
+    if (!r) return '';
+    const h = (name) => (r.headers.find(([k]) => k.toLowerCase() === name) || [])[1] || '';
+    return r.status + ' ' + h('etag') + ' ' + h('last-modified');
+  }
+
   function unavailable(result) {
     return result === 'aborted'
       ? new DOMException('The background fetch was aborted.', 'AbortError')
@@ -184,14 +191,17 @@
   }
 
   // A body that reads the stored segments in order and waits for more while the record downloads.
+  // Another generation, or another response (status, validators: one seen before a stop, whose head
+  // was never stored), is another body: the read fails rather than mix two responses.
   function bodyStream(stored) {
     const generation = stored.view.generation;
+    const head = responseKey(stored.view.response);
     let seq = 0;
     return new ReadableStream({
       async pull(controller) {
         for (;;) {
           const v = stored.view;
-          if (v.generation !== generation) {
+          if (v.generation !== generation || (v.response && responseKey(v.response) !== head)) {
             controller.error(new TypeError('The response restarted from the beginning.'));
             return;
           }
