@@ -31,18 +31,20 @@
 
   // keepModule stores this build's module for offline starts, once, and drops other builds'. Run
   // after start-up: it fetches the module again (from the HTTP cache, mostly) to check its hash.
-  function keepModule() {
-    const url = base + 'bgfetch.wasm';
-    const key = moduleKey();
-    const build = key.slice(key.lastIndexOf('=') + 1);
-    return keptModule().then((hit) => hit || fetch(url).then((r) => (r.ok ? r.arrayBuffer() : null)).then((b) => b &&
-      g.crypto.subtle.digest('SHA-256', b).then((d) => {
-        const hash = Array.from(new Uint8Array(d).slice(0, 8), (x) => x.toString(16).padStart(2, '0')).join('');
-        if (hash !== build) return null; // the server has another build than this shim's
-        return g.caches.open('bgfetch').then((c) => c.keys().then((keys) => Promise.all(keys
-          .filter((k) => k.url.startsWith(url + '?build=') && k.url !== key).map((k) => c.delete(k))))
-          .then(() => c.put(key, new Response(b, { headers: { 'Content-Type': 'application/wasm' } }))));
-      }))).catch(() => {});
+  async function keepModule() {
+    try {
+      if (await keptModule()) return;
+      const url = base + 'bgfetch.wasm';
+      const r = await fetch(url);
+      if (!r.ok) return;
+      const b = await r.arrayBuffer();
+      const d = new Uint8Array(await g.crypto.subtle.digest('SHA-256', b));
+      const hash = Array.from(d.slice(0, 8), (x) => x.toString(16).padStart(2, '0')).join('');
+      if (moduleKey() !== url + '?build=' + hash) return; // the server has another build than this shim's
+      const cache = await g.caches.open('bgfetch');
+      for (const k of await cache.keys()) if (k.url.startsWith(url + '?build=')) await cache.delete(k);
+      await cache.put(moduleKey(), new Response(b, { headers: { 'Content-Type': 'application/wasm' } }));
+    } catch (e) { /* no Cache Storage here (a private window, say): offline starts need the network */ }
   }
 
   function installWorker() {
