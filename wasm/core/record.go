@@ -237,7 +237,14 @@ func (e *Engine) attempt(f *bgFetch, i int, whole int64, noRange bool, release f
 		defer e.streams.release()
 		wd.turnCame()
 	}
-	if err := e.storeBody(f, i, stream, actx, wd, release); err != nil {
+	err = e.storeBody(f, i, stream, actx, wd, release)
+	e.mu.Lock()
+	rec = f.doc.Records[i]
+	e.mu.Unlock()
+	if rec.Length >= 0 && rec.Stored > rec.Length { // however the body ended: no such bytes may count as progress
+		return "", e.overran(f, i, retryable)
+	}
+	if err != nil {
 		switch {
 		case errors.Is(err, errTotalExceeded):
 			return ReasonDownloadTotalExceeded, nil
@@ -245,12 +252,6 @@ func (e *Engine) attempt(f *bgFetch, i int, whole int64, noRange bool, release f
 			return ReasonQuotaExceeded, nil
 		}
 		return "", retryIf(retryable, wd.stalled(err))
-	}
-	e.mu.Lock()
-	rec = f.doc.Records[i]
-	e.mu.Unlock()
-	if rec.Length >= 0 && rec.Stored > rec.Length {
-		return "", e.overran(f, i, retryable)
 	}
 	if result := bodyResult(&rec); result != "" {
 		return result, nil

@@ -183,3 +183,35 @@ func TestAPartialOfUnknownTotalEndingEarlyIsResumed(t *testing.T) {
 	assert.Equal(t, ResultSuccess, final.Result)
 	assert.EqualValues(t, 100, final.Downloaded)
 }
+
+// A 206 longer than its range whose connection then drops: the bytes past the declared length are
+// not progress (they would raise the bar above the resource's length), so the attempts after the
+// restart, each storing new bytes of the real body, go on to success.
+func TestAnOverrunCutShortIsNoProgress(t *testing.T) {
+	full := pattern(100, 9)
+	drop := errors.New("TypeError: network error")
+	var n atomic.Int64
+	h := newFuncHarness(t, fetchFunc(func(rangeStart int64) (*Response, Body, error) {
+		k := n.Add(1)
+		et := [2]string{"ETag", `"e"`}
+		switch {
+		case k == 1:
+			return &Response{Status: 200, Type: "cors", Headers: [][2]string{et}}, &listBody{chunks: [][]byte{full[:50]}, err: drop}, nil
+		case k == 2: // 80 bytes for a range of 50, then the connection drops
+			return &Response{Status: 206, Type: "cors", Headers: [][2]string{et, {"Content-Range", "bytes 50-99/100"}}},
+				&listBody{chunks: [][]byte{make([]byte, 80)}, err: drop}, nil
+		case rangeStart == 0: // after the restart: a good 200 that drops at 90
+			return &Response{Status: 200, Type: "cors", Headers: [][2]string{et}}, &listBody{chunks: [][]byte{full[:90]}, err: drop}, nil
+		case rangeStart == 90: // a good 206 that drops after 5 bytes
+			return &Response{Status: 206, Type: "cors", Headers: [][2]string{et, {"Content-Range", "bytes 90-99/100"}}},
+				&listBody{chunks: [][]byte{full[90:95]}, err: drop}, nil
+		}
+		return &Response{Status: 206, Type: "cors", Headers: [][2]string{et, {"Content-Range", fmt.Sprintf("bytes %d-99/100", rangeStart)}}},
+			&listBody{chunks: [][]byte{full[rangeStart:]}}, nil
+	}))
+	hold := h.rec.holdEvents()
+	s, err := h.e.Fetch(context.Background(), "x", []Request{get("https://cdn/x")}, nil, Options{})
+	require.NoError(t, err)
+	final := h.waitWithBody(t, hold, s.UniqueID, full)
+	assert.Equal(t, ResultSuccess, final.Result, "after %d requests", n.Load())
+}
