@@ -177,11 +177,11 @@
     });
   }
 
-  // responseKey names a response's version as the engine compares them (sameResponse in wasm/core).
-  function responseKey(r) {
-    if (!r) return '';
-    const h = (name) => (r.headers.find(([k]) => k.toLowerCase() === name) || [])[1] || '';
-    return r.status + ' ' + h('etag') + ' ' + h('last-modified');
+  // sameResponse tells whether b is response a again, as the engine decides it (sameResponse in
+  // wasm/core): the same status, and no validator that both carry differs.
+  function sameResponse(a, b) {
+    const h = (r, name) => (r.headers.find(([k]) => k.toLowerCase() === name) || [])[1] || '';
+    return a.status === b.status && ['etag', 'last-modified'].every((n) => !h(a, n) || !h(b, n) || h(a, n) === h(b, n));
   }
 
   function unavailable(result) {
@@ -195,13 +195,13 @@
   // was never stored), is another body: the read fails rather than mix two responses.
   function bodyStream(stored) {
     const generation = stored.view.generation;
-    const head = responseKey(stored.view.response);
+    const head = stored.view.response;
     let seq = 0;
     return new ReadableStream({
       async pull(controller) {
         for (;;) {
           const v = stored.view;
-          if (v.generation !== generation || (v.response && responseKey(v.response) !== head)) {
+          if (v.generation !== generation || (v.response && head && !sameResponse(head, v.response))) {
             controller.error(new TypeError('The response restarted from the beginning.'));
             return;
           }
