@@ -129,12 +129,14 @@ func TestAbortAfterARecordCompletedKeepsItsSuccess(t *testing.T) {
 func TestSettledFetchReleasesItsContext(t *testing.T) {
 	h := newHarness(t, nil, nil)
 	h.net.res["https://a/x"] = &resource{status: 200, body: []byte("hello"), etag: `"x"`}
+	hold := h.rec.holdEvents() // the fetch stays until its event settles: it may finish before the lookup
 	snap, err := h.e.Fetch(context.Background(), "x", []Request{get("https://a/x")}, nil, Options{})
 	require.NoError(t, err)
 	h.e.mu.Lock()
 	f := h.e.fetches[snap.UniqueID]
 	h.e.mu.Unlock()
 	require.NotNil(t, f)
+	close(hold)
 	h.rec.wait(t)
 	require.Eventually(t, func() bool { return f.ctx.Err() != nil }, 5*time.Second, 5*time.Millisecond)
 }
