@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -16,9 +15,7 @@ const wasmPath = "/dist/bgfetch.wasm"
 func engineStartsFromTheKeptModule(s *session, stop func()) {
 	t := s.t
 	const id = "module-kept"
-	path := fmt.Sprintf("/files/16m.bin?rate=%d&t=%s", 1<<20, unique()) // 16 s
-	s.eval(nil, `harness.start(%s, %s)`, js(id), js([]string{path}))
-	s.waitDownloading(id)
+	s.downloading(id, "", 2<<20) // 32 MiB: 16 s
 	require.Eventually(t, func() bool {
 		var kept bool
 		s.eval(&kept, `harness.moduleKept()`)
@@ -30,7 +27,7 @@ func engineStartsFromTheKeptModule(s *session, stop func()) {
 	var ids []string
 	s.eval(&ids, `harness.getIds()`) // answered by the restarted worker's engine
 	assert.Contains(t, ids, id)
-	s.succeeded(id, 16<<20, s.sha256("/files/16m.bin"))
+	s.succeeded(id, 32<<20, s.sha256("/files/32m.bin"))
 	assert.Positive(t, s.files.Refused(wasmPath), "the restarted worker asked the network for its module first")
 }
 
@@ -50,9 +47,7 @@ func stopWorker(s *session, stop func()) {
 func pagesRetryAnEngineThatCouldNotStart(s *session, stop func()) {
 	t := s.t
 	const id = "module-lost"
-	path := fmt.Sprintf("/files/16m.bin?rate=%d&t=%s", 1<<20, unique()) // 16 s
-	s.eval(nil, `harness.start(%s, %s)`, js(id), js([]string{path}))
-	s.waitDownloading(id)
+	s.downloading(id, "", 2<<20) // 32 MiB: 16 s
 	s.eval(nil, `harness.dropKeptModule()`)
 	s.files.Unreachable(wasmPath, true)
 	reachable := false
@@ -67,6 +62,6 @@ func pagesRetryAnEngineThatCouldNotStart(s *session, stop func()) {
 	require.Empty(t, at.Result, "still downloading")
 	s.files.Unreachable(wasmPath, false)
 	reachable = true
-	progress := s.succeeded(id, 16<<20, s.sha256("/files/16m.bin"))
+	progress := s.succeeded(id, 32<<20, s.sha256("/files/32m.bin"))
 	assert.Greater(t, progress[len(progress)-1].Downloaded, at.Downloaded)
 }
