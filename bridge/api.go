@@ -83,6 +83,11 @@ func (a *API) Call(ctx context.Context, op string, args []byte, bodies safejs.Va
 			go func() { panic("bgfetch: crash requested by a test") }()
 			return nil, nil
 		}
+	case "trap":
+		if a.Debug { // a JS exception thrown through Go's frames (the test worker's getter throws): the shim must end the instance
+			go func() { _, _ = safejs.Global().Get("__bgfetchTrap") }()
+			return nil, nil
+		}
 	}
 	return nil, fmt.Errorf("unknown operation %q", op)
 }

@@ -191,6 +191,7 @@
             reject(transientError('bgfetch engine: it ended before it was ready')); // no-op once ready
             engineExited(current, io);
           };
+          trapEnds(go);
           go.run(instance).then(exited, exited);
         }).catch((e) => { // no module (offline, with none kept): callers try again later
           unlock();
@@ -199,6 +200,23 @@
       });
       current.catch(() => { if (engine === current) engine = null; });
       return current;
+    }
+
+    // A trap (or a JS exception thrown through Go's frames) leaves Go's state torn mid-step, and
+    // wasm_exec.js would go on resuming it with run() never settling: it ends the instance instead.
+    function trapEnds(go) {
+      const resume = go._resume;
+      go._resume = function () {
+        try {
+          return resume.call(this);
+        } catch (e) {
+          if (!this.exited) {
+            this.exited = true;
+            this._resolveExitPromise();
+          }
+          throw e;
+        }
+      };
     }
 
     function stopEngine() {

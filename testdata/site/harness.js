@@ -182,9 +182,10 @@
       (await registration()).active.postMessage({ type: 'onLine' }, [port2]);
       return answer;
     },
-    // Makes the worker's Go instance panic; the call itself is never answered.
-    async crashEngine() {
-      (await registration()).active.postMessage({ __bgfetch: { op: 'crash', args: '{}' } });
+    // Makes the worker's Go instance panic ('crash') or throw a JS exception through its frames
+    // ('trap'); the call itself is never answered.
+    async crashEngine(op = 'crash') {
+      (await registration()).active.postMessage({ __bgfetch: { op, args: '{}' } });
       return true;
     },
     // Deletes the polyfill's database for scope, as an application clearing all its storage does:

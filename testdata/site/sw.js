@@ -1,8 +1,10 @@
 // Test service worker: bgfetch first (unless ?native=1), then handlers that report every record.
 // A fetch id "<mode>.<rest>" picks what the handler does besides reporting (see modes below).
-// debug enables the test-only 'crash' operation; a short stall timeout keeps the stall test quick.
+// debug enables the test-only 'crash' and 'trap' operations; a short stall timeout keeps the stall test quick.
 // ?wait=1: a version that does not skip waiting, as most applications' workers do not.
 self.BGFETCH_CONFIG = { debug: true, stallTimeout: 3000 };
+// Read by the test-only 'trap' operation: an exception thrown through the Go instance's frames.
+Object.defineProperty(self, '__bgfetchTrap', { get() { throw new Error('trap requested by a test'); } });
 if (!self.location.search.includes('native=1')) importScripts('/dist/bgfetch.js');
 
 // ?call=1: the install handler calls getIds(), which a waiting version answers from the active worker.

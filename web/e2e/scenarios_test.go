@@ -74,7 +74,8 @@ func TestScenarios(t *testing.T) {
 			t.Run("GetDuringDownloadNeverMovesProgressBack", func(t *testing.T) { s.t = t; getDuringDownload(s) })
 			t.Run("RecordsTakenOnTheResultStayReadable", func(t *testing.T) { s.t = t; recordsOnResult(s) })
 			if !cfg.native {
-				t.Run("EngineCrashIsRecovered", func(t *testing.T) { s.t = t; engineCrashIsRecovered(s) })
+				t.Run("EngineCrashIsRecovered", func(t *testing.T) { s.t = t; engineCrashIsRecovered(s, "crash") })
+				t.Run("EngineTrapIsRecovered", func(t *testing.T) { s.t = t; engineCrashIsRecovered(s, "trap") })
 			}
 		})
 	}
@@ -195,21 +196,27 @@ func reloadDuringDownload(s *session) {
 	assert.EqualValues(t, 32<<20, log[0].Bytes)
 }
 
-// A panic in Go ends the wasm instance; the shim starts a new one, which resumes the download.
-func engineCrashIsRecovered(s *session) {
+// A panic in Go ends the wasm instance ("crash"), and a JS exception thrown through its frames
+// ("trap") tears it mid-step; either way the shim starts a new one, which resumes the download.
+func engineCrashIsRecovered(s *session, op string) {
 	t := s.t
+	id := op
 	path := "/files/32m.bin?rate=8388608&t=" + fmt.Sprint(time.Now().UnixNano())
-	s.eval(nil, `harness.start("crash", %s)`, js([]string{path}))
-	s.waitDownloading("crash")
-	s.eval(nil, `harness.crashEngine()`)
+	s.eval(nil, `harness.start(%s, %s)`, js(id), js([]string{path}))
+	s.waitDownloading(id)
+	var before []string
+	s.eval(&before, `harness.workerErrors()`)
+	s.eval(nil, `harness.crashEngine(%s)`, js(op))
 	var ids []string
 	s.eval(&ids, `harness.getIds()`)
-	assert.Contains(t, ids, "crash", "a new engine answers and recovered the fetch")
+	assert.Contains(t, ids, id, "a new engine answers and recovered the fetch")
 
-	progress, worker := s.finished("crash", 2*time.Minute)
+	progress, worker := s.finished(id, 2*time.Minute)
 	var errs []string
 	s.eval(&errs, `harness.workerErrors()`)
-	assert.Empty(t, errs, "the exited instance gets no more calls (its channel is closed)")
+	for _, e := range errs[len(before):] {
+		assert.Contains(t, e, "trap requested by a test", "the exited instance gets no more calls (its channel is closed)")
+	}
 	require.NotEmpty(t, progress)
 	var last uint64
 	for _, p := range progress {
