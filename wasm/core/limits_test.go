@@ -68,6 +68,27 @@ func TestStorageQuotaErrorFailsWithQuotaExceeded(t *testing.T) {
 	assert.Len(t, h.net.log, 1, "a quota error is not retried")
 }
 
+// A write refused for quota just before the connection drops: the refusal decides the record,
+// not the drop (an upload failed with fetch-error; a GET was fetched again).
+func TestStorageQuotaErrorIsNotHiddenByADropAfterIt(t *testing.T) {
+	for _, method := range []string{"GET", "POST"} {
+		t.Run(method, func(t *testing.T) {
+			h := newHarness(t, nil, nil)
+			h.store.failPut = &Error{Name: "QuotaExceededError", Message: "full"}
+			h.net.res["https://a/p"] = &resource{status: 200, body: pattern(140000, 1), etag: `"p"`, failAfter: 1}
+			req := get("https://a/p")
+			req.Method = method
+			_, err := h.e.Fetch(context.Background(), "q", []Request{req}, nil, Options{})
+			require.NoError(t, err)
+			final := h.rec.wait(t)
+			assert.Equal(t, ReasonQuotaExceeded, final.FailureReason)
+			h.net.mu.Lock()
+			defer h.net.mu.Unlock()
+			assert.Len(t, h.net.log, 1, "a quota error is not retried")
+		})
+	}
+}
+
 func TestUploadedCountsBodiesOnceTheirResponseArrives(t *testing.T) {
 	h := newHarness(t, nil, nil)
 	h.net.res["https://a/up"] = &resource{status: 200, body: []byte("ok"), etag: `"u"`, gate: make(chan struct{})}

@@ -447,6 +447,9 @@ func (e *Engine) storeBody(f *bgFetch, i int, stream Body, actx context.Context,
 			if ferr := flush(false); ferr != nil {
 				return ferr
 			}
+			if werr := wait(); werr != nil { // a write refused (quota) decides the record, not the drop after it
+				return werr
+			}
 			return err
 		}
 		if c.Len() == 0 {
