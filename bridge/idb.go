@@ -163,7 +163,9 @@ func (s *Store) tx(ctx context.Context, mode string, fill func(stores map[string
 }
 
 // write queues docs and ops for the next write transaction and waits until that transaction
-// commits.
+// commits. A caller that gives up (ctx) while the write is still queued gets ctx's error and
+// nothing is written; once its transaction has begun, it gets the transaction's own outcome, so a
+// segment committed just as a fetch was aborted is never reported as not stored.
 func (s *Store) write(ctx context.Context, uniqueID string, docs []core.Doc, ops ...any) error {
 	w := &write{ctx: ctx, uniqueID: uniqueID, docs: docs, ops: ops, done: make(chan error, 1)}
 	s.mu.Lock()
@@ -178,8 +180,17 @@ func (s *Store) write(ctx context.Context, uniqueID string, docs []core.Doc, ops
 	case err := <-w.done:
 		return err
 	case <-ctx.Done():
-		return ctx.Err()
 	}
+	s.mu.Lock()
+	for i, q := range s.queue {
+		if q == w {
+			s.queue = append(s.queue[:i:i], s.queue[i+1:]...)
+			s.mu.Unlock()
+			return ctx.Err()
+		}
+	}
+	s.mu.Unlock()
+	return <-w.done
 }
 
 // commitQueued commits the queued writes, a batch per transaction, until the queue is empty.

@@ -3,6 +3,7 @@
 package bridge
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -436,3 +437,42 @@ func fetchDoc(text string) core.Doc { return core.Doc{Record: -1, JSON: []byte(t
 
 // created is a new fetch's documents: its own with this JSON text, and none for records.
 func created(text string) []core.Doc { return []core.Doc{fetchDoc(text)} }
+
+// A caller that gives up on a write whose transaction has begun learns its real outcome: the
+// core counts a segment only if Put says it is stored, and this one is. One still queued behind
+// it is dropped and reported as not written.
+func TestStoreWriteGivenUpInFlightReportsItsCommit(t *testing.T) {
+	s, db := openTestStore(t)
+	require.NoError(t, s.Create(testCtx(t), "u1", created(`{"v":0}`), nil))
+	flying, giveUp := context.WithCancel(testCtx(t))
+	queued, dropQueued := context.WithCancel(testCtx(t))
+	first, second := make(chan error, 1), make(chan error, 1)
+	go func() {
+		seg := &core.Segment{Seq: 0, Chunks: []core.Chunk{chunk(t, pattern(0, 4<<20))}}
+		first <- s.Put(flying, "u1", fetchDoc(`{"v":1}`), seg)
+	}()
+	require.Eventually(t, func() bool { // the first write's transaction has begun
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.writing && len(s.queue) == 0
+	}, 5*time.Second, time.Millisecond)
+	go func() {
+		seg := &core.Segment{Seq: 1, Chunks: []core.Chunk{chunk(t, pattern(0, 10))}}
+		second <- s.Put(queued, "u1", fetchDoc(`{"v":2}`), seg)
+	}()
+	require.Eventually(t, func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return len(s.queue) == 1
+	}, 5*time.Second, time.Millisecond)
+	giveUp()
+	dropQueued()
+	assert.NoError(t, <-first, "the transaction had begun: it committed")
+	assert.ErrorIs(t, <-second, context.Canceled, "still queued: dropped")
+	assert.Equal(t, `[["u1",0,0,0]]`, keysIDB(t, db, "segments"))
+	docs, err := s.Load(testCtx(t))
+	require.NoError(t, err)
+	require.Len(t, docs, 1)
+	assert.JSONEq(t, `{"v":1}`, string(docs[0]))
+}
+

@@ -51,7 +51,9 @@
       const store = tx.objectStore('segments');
       const out = views.map(() => []);
       views.forEach((v, i) => {
-        const range = IDBKeyRange.bound([v.uniqueId, v.index, v.generation, 0], [v.uniqueId, v.index, v.generation, Infinity]);
+        if (!(v.segments > 0)) return;
+        // Only the segments the view counts: one stored past them is no part of this body.
+        const range = IDBKeyRange.bound([v.uniqueId, v.index, v.generation, 0], [v.uniqueId, v.index, v.generation, v.segments - 1]);
         const req = store.openCursor(range);
         req.onsuccess = () => {
           const c = req.result;
