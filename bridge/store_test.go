@@ -182,7 +182,7 @@ func TestStoreDelete(t *testing.T) {
 	// "ab" has "a" as a prefix: deleting "a" must not touch it.
 	for _, id := range []string{"a", "ab"} {
 		require.NoError(t, s.Create(ctx, id, created(`"`+id+`"`), map[int]any{0: u8(t, []byte(id)), 3: u8(t, []byte("x"))}))
-		for _, k := range [][3]int{{0, 0, 0}, {0, 0, 1}, {0, 1, 0}, {3, 0, 0}} {
+		for _, k := range [][3]int{{0, 0, 0}, {0, 0, 1}, {0, 1, 1}, {3, 0, 0}} {
 			seg := &core.Segment{Record: k[0], Generation: k[1], Seq: k[2], Chunks: []core.Chunk{chunk(t, []byte(id))}}
 			require.NoError(t, s.Put(ctx, id, fetchDoc(`"`+id+`"`), seg))
 		}
@@ -194,7 +194,7 @@ func TestStoreDelete(t *testing.T) {
 	require.Len(t, docs, 1)
 	assert.Equal(t, `"ab"`, string(docs[0]))
 	assert.Equal(t, `[["ab",0],["ab",3]]`, keysIDB(t, db, "bodies"))
-	assert.Equal(t, `[["ab",0,0,0],["ab",0,0,1],["ab",0,1,0],["ab",3,0,0]]`, keysIDB(t, db, "segments"))
+	assert.Equal(t, `[["ab",0,0,0],["ab",0,0,1],["ab",0,1,1],["ab",3,0,0]]`, keysIDB(t, db, "segments"))
 	b, err := s.Body(ctx, "ab", 0)
 	require.NoError(t, err)
 	assert.Equal(t, "ab", string(goBytes(t, b.(safejs.Value))))
@@ -476,3 +476,22 @@ func TestStoreWriteGivenUpInFlightReportsItsCommit(t *testing.T) {
 	assert.JSONEq(t, `{"v":1}`, string(docs[0]))
 }
 
+// A body begun again from zero (its first segment of a new generation) takes the place of the
+// record's earlier generations in the same transaction; other records and the new generation stay.
+func TestStoreNewGenerationDropsTheEarlierOnes(t *testing.T) {
+	s, db := openTestStore(t)
+	ctx := testCtx(t)
+	require.NoError(t, s.Create(ctx, "u1", created(`{"v":0}`), nil))
+	put := func(record, generation, seq int) {
+		seg := &core.Segment{Record: record, Generation: generation, Seq: seq, Chunks: []core.Chunk{chunk(t, []byte{byte(seq)})}}
+		require.NoError(t, s.Put(ctx, "u1", fetchDoc(`{}`), seg))
+	}
+	put(0, 0, 0)
+	put(0, 0, 1)
+	put(1, 0, 0)
+	put(0, 1, 0) // record 0 begins again: generation 0 goes
+	put(0, 1, 1)
+	assert.Equal(t, `[["u1",0,1,0],["u1",0,1,1],["u1",1,0,0]]`, keysIDB(t, db, "segments"))
+	put(0, 3, 0) // a generation that stored nothing (2) is skipped over
+	assert.Equal(t, `[["u1",0,3,0],["u1",1,0,0]]`, keysIDB(t, db, "segments"))
+}

@@ -103,7 +103,10 @@
           const n = ops[i + 6];
           const value = segmentValue(ops.slice(i + 7, i + 7 + n), ops[i + 5], blobs);
           blob = blob || value instanceof Blob;
-          segments.put(value, ops.slice(i + 1, i + 5));
+          const [id, record, generation, seq] = ops.slice(i + 1, i + 5);
+          // A body begun again from zero: its earlier generations are never read again (core.Store.Put).
+          if (seq === 0 && generation > 0) segments.delete(IDBKeyRange.bound([id, record], [id, record, generation], false, true));
+          segments.put(value, [id, record, generation, seq]);
           i += 7 + n;
           break;
         }

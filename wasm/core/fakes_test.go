@@ -103,6 +103,16 @@ func (s *memStore) Put(_ context.Context, uid string, doc Doc, seg *Segment) err
 		for _, c := range seg.Chunks {
 			b.Write(c.(bytesChunk))
 		}
+		if seg.Seq == 0 { // a generation begun: the earlier ones go (Store.Put)
+			for g := 0; g < seg.Generation; g++ {
+				prefix := fmt.Sprintf("%s/%d/%d/", uid, seg.Record, g)
+				for k := range s.segs {
+					if strings.HasPrefix(k, prefix) {
+						delete(s.segs, k)
+					}
+				}
+			}
+		}
 		s.segs[fmt.Sprintf("%s/%d/%d/%d", uid, seg.Record, seg.Generation, seg.Seq)] = b.Bytes()
 	}
 	return nil

@@ -44,6 +44,8 @@ type Store interface {
 	// Create stores the documents of a new fetch and its request bodies (by record index).
 	Create(ctx context.Context, uniqueID string, docs []Doc, bodies map[int]any) error
 	// Put replaces one document of a fetch and, if seg is not nil, stores seg in the same transaction.
+	// The first segment of a generation (Seq 0) deletes the record's segments of earlier generations:
+	// a body begun again from zero never reads them, and they would hold storage until the fetch ends.
 	Put(ctx context.Context, uniqueID string, doc Doc, seg *Segment) error
 	// Body returns the stored request body of a record.
 	Body(ctx context.Context, uniqueID string, record int) (any, error)

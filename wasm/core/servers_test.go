@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -214,4 +216,28 @@ func TestAnOverrunCutShortIsNoProgress(t *testing.T) {
 	require.NoError(t, err)
 	final := h.waitWithBody(t, hold, s.UniqueID, full)
 	assert.Equal(t, ResultSuccess, final.Result, "after %d requests", n.Load())
+}
+
+// A body begun again from zero (the server ignores Range) stores its new generation from segment
+// 0, whose write drops the old one (Store.Put): storage holds the body once, not once per restart.
+func TestARestartedBodyIsStoredOnce(t *testing.T) {
+	h := newHarness(t, nil, nil)
+	body := pattern(400<<10, 2)
+	h.net.res["https://a/n"] = &resource{status: 200, body: body, etag: `"n"`, noRange: true, failAfter: 1}
+	hold := h.rec.holdEvents()
+	snap, err := h.e.Fetch(context.Background(), "n", []Request{get("https://a/n")}, nil, Options{})
+	require.NoError(t, err)
+	require.Eventually(t, h.rec.dispatching, 5*time.Second, time.Millisecond)
+	h.store.mu.Lock()
+	total := 0
+	for k, v := range h.store.segs {
+		if strings.HasPrefix(k, snap.UniqueID+"/") {
+			total += len(v)
+		}
+	}
+	h.store.mu.Unlock()
+	close(hold)
+	final := h.rec.wait(t)
+	assert.Equal(t, ResultSuccess, final.Result)
+	assert.Equal(t, len(body), total, "segment bytes stored while the event runs")
 }
