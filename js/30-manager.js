@@ -156,14 +156,15 @@
         if (r.mode === 'no-cors') throw new TypeError("Refused to fetch '" + r.url + "' because of the request's mode 'no-cors'.");
         let body = null;
         if (r.method !== 'GET' && r.method !== 'HEAD') {
-          const bytes = await r.clone().arrayBuffer();
-          if (bytes.byteLength > 0) body = bytes;
+          // A Blob, not bytes: a file of gigabytes stays in the browser's blob storage, not this heap.
+          const blob = await r.clone().blob();
+          if (blob.size > 0) body = blob;
         }
         bodies.push(body);
         serialized.push({
           url: r.url, method: r.method, headers: [...r.headers], mode: r.mode, credentials: r.credentials,
           cache: r.cache, redirect: r.redirect, referrer: r.referrer, referrerPolicy: r.referrerPolicy,
-          integrity: r.integrity, bodySize: body ? body.byteLength : 0, hasBody: !!body,
+          integrity: r.integrity, bodySize: body ? body.size : 0, hasBody: !!body,
         });
       }
       if (await permissionDenied()) {

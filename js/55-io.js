@@ -110,7 +110,11 @@
           i += 7 + n;
           break;
         }
-        case 2: bodies.put(ops[i + 3], [ops[i + 1], ops[i + 2]]); i += 4; break;
+        case 2:
+          blob = blob || ops[i + 3] instanceof Blob;
+          bodies.put(ops[i + 3], [ops[i + 1], ops[i + 2]]);
+          i += 4;
+          break;
         case 3: {
           const all = span(ops[i + 1]);
           fetches.delete(ops[i + 1]);
@@ -273,6 +277,9 @@
       // segments as bytes, as are all later ones (readers take either); another UnknownError (a disk
       // failure, say) is the caller's.
       commit(db, ...ops) {
+        if (!blobs && ops.some((v) => v instanceof Blob)) { // a request body, kept as a Blob by fetch()
+          return Promise.all(ops.map((v) => (v instanceof Blob ? v.arrayBuffer() : v))).then((o) => this.commit(db, ...o));
+        }
         const tx = db.transaction(engineStores(), 'readwrite');
         const done = transactionDone(tx);
         let blob = false;
