@@ -236,6 +236,9 @@ func (d *fetchDoc) json(w *jsonWriter) {
 	w.key("result").str(d.Result)
 	w.key("failureReason").str(d.FailureReason)
 	w.key("phase").str(d.Phase)
+	if d.Redispatched > 0 {
+		w.key("redispatched").int(int64(d.Redispatched))
+	}
 	w.key("records").int(int64(len(d.Records)))
 	w.end('}')
 }
@@ -269,6 +272,7 @@ func docFromJSON(v *fastjson.Value) *fetchDoc {
 		Version: v.GetInt("version"), UniqueID: getString(v, "uniqueId"), ID: getString(v, "id"),
 		Seq: v.GetInt64("seq"), Options: OptionsFromJSON(v.Get("options")), UploadTotal: v.GetUint64("uploadTotal"),
 		Result: getString(v, "result"), FailureReason: getString(v, "failureReason"), Phase: getString(v, "phase"),
+		Redispatched: v.GetInt("redispatched"),
 	}
 }
 

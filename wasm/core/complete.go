@@ -75,7 +75,32 @@ func (e *Engine) decide(f *bgFetch, reason string) {
 		e.p.Logf("bgfetch: storing the result of %q: %v", f.doc.ID, err)
 	}
 	f.docMu.Unlock()
-	e.finish(f)
+	e.finish(f, true)
+}
+
+// maxRedispatches bounds how often a completion event a stop interrupted is sent again: a handler
+// that always outlasts the worker's life (its waitUntil does not keep a real worker alive) must not
+// run again at every start for ever. Chromium sends the event once.
+const maxRedispatches = 2
+
+// redispatch finishes a fetch whose completion event a stop interrupted. The attempt is stored
+// before the event goes, so a stop during it counts; past maxRedispatches the fetch settles
+// without an event.
+func (e *Engine) redispatch(f *bgFetch) {
+	e.mu.Lock()
+	f.doc.Redispatched++
+	again := f.doc.Redispatched <= maxRedispatches
+	doc := f.doc.encode()
+	e.mu.Unlock()
+	if again {
+		if err := e.p.Store.Put(e.ctx, f.doc.UniqueID, doc, nil); err != nil {
+			e.p.Logf("bgfetch: storing the dispatch of %q: %v", f.doc.ID, err)
+		}
+	} else {
+		e.p.Logf("bgfetch: the %s event of %q was cut short %d times: its records are deleted without it",
+			eventFor(f.doc.FailureReason), f.doc.ID, maxRedispatches+1)
+	}
+	e.finish(f, again)
 }
 
 // eventFor names the completion event for a failure reason (SPEC §3.2 step 4.4).
@@ -90,17 +115,19 @@ func eventFor(reason string) string {
 	}
 }
 
-// finish delivers the final update, dispatches the completion event, and once it has
-// settled makes the records unavailable and deletes the stored data.
-func (e *Engine) finish(f *bgFetch) {
+// finish delivers the final update, dispatches the completion event (if dispatch), and once it
+// has settled makes the records unavailable and deletes the stored data.
+func (e *Engine) finish(f *bgFetch, dispatch bool) {
 	if e.lost.Load() {
 		return // StorageLost sent the last update
 	}
 	final := e.snapshot(f)
 	f.progress.final(final)
-	e.p.Notifier.Sync(e.ctx, final.UniqueID)
-	if err := e.p.Notifier.Dispatch(e.ctx, eventFor(final.FailureReason), final); err != nil {
-		e.p.Logf("bgfetch: dispatching the event of %q: %v", final.ID, err)
+	if dispatch {
+		e.p.Notifier.Sync(e.ctx, final.UniqueID)
+		if err := e.p.Notifier.Dispatch(e.ctx, eventFor(final.FailureReason), final); err != nil {
+			e.p.Logf("bgfetch: dispatching the event of %q: %v", final.ID, err)
+		}
 	}
 	e.mu.Lock()
 	f.recordsAvailable = false

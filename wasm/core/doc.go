@@ -35,6 +35,7 @@ type fetchDoc struct {
 	Result        string
 	FailureReason string
 	Phase         string
+	Redispatched  int // completion events sent again after a stop interrupted them
 	Records       []recordDoc
 }
 

@@ -178,7 +178,7 @@ func (e *Engine) Start(ctx context.Context) error {
 		go e.perform(f)
 	}
 	for _, f := range finish {
-		go e.finish(f)
+		go e.redispatch(f)
 	}
 	return nil
 }

@@ -291,6 +291,45 @@ func TestDecidedFetchIsDispatchedOnceOnRestart(t *testing.T) {
 	}
 }
 
+// A handler that never finishes before the worker stops (its waitUntil cannot keep a real worker
+// alive) is sent again at the next start, but not at every start for ever: after two more tries
+// the fetch settles without its event and its data goes.
+func TestACompletionCutShortIsSentAgainAtMostTwice(t *testing.T) {
+	store := newMemStore()
+	store.seed(&fetchDoc{Version: SchemaVersion, UniqueID: "u9", ID: "done", Phase: phaseDecided,
+		Result: ResultSuccess, Records: []recordDoc{{Request: get("https://a/x"), Result: ResultSuccess, Length: -1}}})
+	start := func() (*recorder, *stoppable, chan struct{}, context.CancelFunc) {
+		rec := newRecorder()
+		hold := rec.holdEvents()
+		st := &stoppable{memStore: store}
+		ctx, cancel := context.WithCancel(context.Background())
+		e := New(Platform{Store: st, Fetcher: &fakeNet{res: map[string]*resource{}}, Notifier: rec, NewID: func() string { return "u1" }}, testConfig())
+		require.NoError(t, e.Start(ctx))
+		return rec, st, hold, cancel
+	}
+	for try := 1; try <= 2; try++ {
+		rec, st, hold, stop := start()
+		require.Eventually(t, rec.dispatching, 5*time.Second, time.Millisecond, "sent again at start %d", try)
+		st.stop() // the worker stops while the handler runs
+		stop()
+		close(hold)
+		store.mu.Lock()
+		n := len(store.docs)
+		store.mu.Unlock()
+		assert.Equal(t, 2, n, "kept for the next start (the fetch and its record)")
+	}
+	rec, _, hold, stop := start()
+	defer stop()
+	defer close(hold)
+	require.Eventually(t, func() bool {
+		store.mu.Lock()
+		defer store.mu.Unlock()
+		return len(store.docs) == 0
+	}, 5*time.Second, time.Millisecond, "the third start settles it")
+	assert.False(t, rec.dispatching(), "without its event")
+	assert.Contains(t, rec.eventList(), "update:success", "pages still hear that its records are gone")
+}
+
 func TestIDsAreUniqueAmongActiveFetchesEvenWhenRacing(t *testing.T) {
 	h := newHarness(t, nil, nil)
 	gate := make(chan struct{})
