@@ -61,6 +61,7 @@
     const callers = new Set(); // ids of the clients that sent the engine anything: they run bgfetch
     const acks = new Map(); // uniqueId → ids of the clients that acknowledged its final update
     const ackChecks = new Set(); // acknowledged()'s waits, checked again at every acknowledgement
+    const dispatching = new Map(); // uniqueId → the settling of its completion event, while it runs
     compile(early.compiled); // both began before wasm_exec.js is imported, so neither waits for it
     openStore(early.opened);
     if (typeof g.Go !== 'function') importScripts(base + 'wasm_exec.js'); // only possible during the first evaluation
@@ -336,7 +337,18 @@
     installManager(() => client);
     installEvents();
 
-    async function dispatchCompletion(type, snap) {
+    // A new engine (the last one exited) finishing a fetch whose event still runs in this worker
+    // waits for that event instead of sending a second one to the same handlers.
+    function dispatchCompletion(type, snap) {
+      let p = dispatching.get(snap.uniqueId);
+      if (!p) {
+        p = dispatchEvent(type, snap).finally(() => dispatching.delete(snap.uniqueId));
+        dispatching.set(snap.uniqueId, p);
+      }
+      return p;
+    }
+
+    async function dispatchEvent(type, snap) {
       const registration = client.instanceFor(snap);
       const Ctor = type === 'backgroundfetchabort' ? g.BackgroundFetchEvent : g.BackgroundFetchUpdateUIEvent;
       const event = new Ctor(type, { registration });

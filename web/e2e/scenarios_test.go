@@ -76,6 +76,7 @@ func TestScenarios(t *testing.T) {
 			if !cfg.native {
 				t.Run("EngineCrashIsRecovered", func(t *testing.T) { s.t = t; engineCrashIsRecovered(s, "crash") })
 				t.Run("EngineTrapIsRecovered", func(t *testing.T) { s.t = t; engineCrashIsRecovered(s, "trap") })
+				t.Run("HeldEventOutlivesAnEngineCrash", func(t *testing.T) { s.t = t; heldEventOutlivesAnEngineCrash(s) })
 			}
 		})
 	}
@@ -233,6 +234,32 @@ func engineCrashIsRecovered(s *session, op string) {
 		}
 	}
 	assert.Equal(t, 1, ranged, "the new engine resumed with one Range request")
+}
+
+// A completion event still running when the Go instance exits is not sent a second time by the
+// new instance, which finds the fetch's event unsettled: it waits for the running one.
+func heldEventOutlivesAnEngineCrash(s *session) {
+	t := s.t
+	id := "hold.crash-" + unique()
+	s.eval(nil, `harness.start(%s, ["/files/1k.bin"])`, js(id))
+	holds := func() (n int) { s.eval(&n, `harness.holds(%s)`, js(id)); return n }
+	require.Eventually(t, func() bool { return holds() == 1 }, 30*time.Second, 50*time.Millisecond, "the event is dispatched and held")
+	s.eval(nil, `harness.crashEngine()`)
+	var ids []string
+	s.eval(&ids, `harness.getIds()`) // a new engine answers
+	time.Sleep(time.Second)
+	var reports []entry
+	s.eval(&reports, `harness.reports(%s)`, js(id))
+	assert.Empty(t, reports, "no second event while the first is held")
+	s.eval(nil, `harness.release(%s)`, js(id))
+	_, worker := s.finished(id, time.Minute)
+	assert.Equal(t, "backgroundfetchsuccess", worker.Event)
+	require.Len(t, worker.Records, 1)
+	assert.Equal(t, s.sha256("/files/1k.bin"), worker.Records[0].SHA256, "records stay readable across the new engine")
+	time.Sleep(time.Second)
+	s.eval(&reports, `harness.reports(%s)`, js(id))
+	assert.Len(t, reports, 1, "one event")
+	s.nothingStored()
 }
 
 // A window of the origin that does not run bgfetch (another tab of the site) never acknowledges
