@@ -90,27 +90,64 @@
     return Object.assign(new TypeError(message), { transient: true });
   }
 
-  // WebIDL unsigned long long: truncate, then modulo 2^64; kept below 2^64 so the engine can parse it.
+  // WebIDL unsigned long long: ToNumber (which refuses a BigInt), truncate, then modulo 2^64; kept
+  // below 2^64 so the engine can parse it.
   function unsignedLongLong(v) {
-    let n = Math.trunc(Number(v));
+    let n = Math.trunc(+v);
     if (!Number.isFinite(n)) return 0;
     n %= 2 ** 64;
     if (n < 0) n += 2 ** 64;
     return Math.min(n, 18446744073709549568);
   }
 
-  // sequence<ImageResource>: src is required and resolved against this realm's URL.
+  // eventHandler sets an event handler attribute of target as HTML does: its listener is added when
+  // it is first set to a non-null value (so it runs after listeners added before), and removed when
+  // it is set to null. It returns the handler, kept by the caller with setListener's listener.
+  function eventHandler(target, type, listener, fn, setListener) {
+    const handler = typeof fn === 'function' || (fn !== null && typeof fn === 'object') ? fn : null;
+    if (handler === null && listener) {
+      target.removeEventListener(type, listener);
+      setListener(null);
+    } else if (handler !== null && !listener) {
+      const l = function (ev) { if (typeof l.fn === 'function') l.fn.call(target, ev); };
+      target.addEventListener(type, l);
+      setListener(l);
+      listener = l;
+    }
+    if (listener) listener.fn = handler;
+    return handler;
+  }
+
+  // A WebIDL dictionary argument: undefined and null are the empty one; any other non-object is refused.
+  function dictionary(v, name) {
+    if (v === undefined || v === null) return {};
+    if (typeof v !== 'object' && typeof v !== 'function') throw new TypeError("The provided value is not of type '" + name + "'.");
+    return v;
+  }
+
+  // BackgroundFetchUIOptions, as WebIDL converts it: each member read once, in lexicographic order.
+  function uiOptions(opts) {
+    const icons = imageResources(opts.icons);
+    const title = opts.title;
+    return { icons, title: title === undefined ? '' : domString(title) };
+  }
+
+  // sequence<ImageResource>: members read once each in lexicographic order; src is required and
+  // resolved against this realm's URL.
   function imageResources(icons) {
     if (icons === undefined) return [];
     if (icons === null || typeof icons !== 'object' || typeof icons[Symbol.iterator] !== 'function') {
       throw new TypeError('icons must be a sequence of ImageResource.');
     }
-    return [...icons].map((icon) => {
-      if (icon === null || typeof icon !== 'object' || icon.src === undefined) {
-        throw new TypeError("Failed to read the 'src' property from 'ImageResource': Required member is undefined.");
+    return [...icons].map((given) => {
+      const icon = dictionary(given, 'ImageResource');
+      const out = {};
+      for (const k of ['label', 'sizes', 'src', 'type']) {
+        const v = icon[k];
+        if (v !== undefined) out[k] = domString(v);
       }
-      const out = { src: new URL(domString(icon.src), g.location.href).href };
-      for (const k of ['sizes', 'type', 'label']) if (icon[k] !== undefined) out[k] = domString(icon[k]);
+      if (out.src === undefined) throw new TypeError("Failed to read the 'src' property from 'ImageResource': Required member is undefined.");
+      out.src = new URL(out.src, g.location.href).href;
       return out;
     });
   }

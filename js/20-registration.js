@@ -37,11 +37,7 @@
     get onprogress() { return state(this, BackgroundFetchRegistration).onprogress; }
     set onprogress(fn) {
       const s = state(this, BackgroundFetchRegistration);
-      if (!s.progressListener) {
-        s.progressListener = (ev) => { if (typeof s.onprogress === 'function') s.onprogress.call(this, ev); };
-        this.addEventListener('progress', s.progressListener);
-      }
-      s.onprogress = (typeof fn === 'function' || (fn && typeof fn === 'object')) ? fn : null;
+      s.onprogress = eventHandler(this, 'progress', s.onprogressListener, fn, (l) => { s.onprogressListener = l; });
     }
   }
   idlInterface(BackgroundFetchRegistration, 'BackgroundFetchRegistration',

@@ -42,7 +42,7 @@
       let reg = this.instances.get(snap.uniqueId);
       if (!reg) {
         reg = new BackgroundFetchRegistration(KEY);
-        internals.set(reg, Object.assign({ client: this, onprogress: null, progressListener: null }, snap));
+        internals.set(reg, Object.assign({ client: this, onprogress: null, onprogressListener: null }, snap));
         this.instances.set(snap.uniqueId, reg);
       } else {
         this.update(snap);
@@ -143,9 +143,10 @@
       id = domString(id);
       const list = (typeof requests === 'object' && requests !== null && !(requests instanceof Request) &&
         typeof requests[Symbol.iterator] === 'function') ? [...requests] : [requests];
-      const opts = options || {}; // WebIDL converts the arguments before the algorithm runs
-      const converted = { downloadTotal: unsignedLongLong(opts.downloadTotal), title: opts.title === undefined ? '' : domString(opts.title),
-        icons: imageResources(opts.icons) };
+      // WebIDL converts the arguments before the algorithm runs: the inherited members first.
+      const opts = dictionary(options, 'BackgroundFetchOptions');
+      const ui = uiOptions(opts);
+      const converted = { downloadTotal: unsignedLongLong(opts.downloadTotal), title: ui.title, icons: ui.icons };
       // The spec's synchronous steps (3, 4.2) come before anything, the permission and the worker
       // included; the engine checks the rest, and these again.
       if (list.length === 0) throw new TypeError('At least one request must be given.');

@@ -1,6 +1,7 @@
   // The polyfill's events are script-constructed, so ExtendableEvent's native waitUntil would
   // refuse them: these classes keep their own "active" bookkeeping (SPEC §3.9).
   const eventStates = new WeakMap();
+  const uiEvents = new WeakSet(); // the BackgroundFetchUpdateUIEvents (brand check of updateUI)
   const isActive = (es) => es.dispatching || es.pending > 0;
 
   function settleCheck(es) {
@@ -23,6 +24,7 @@
       waitUntil(promise) {
         const es = eventStates.get(this);
         if (!es) throw new TypeError('Illegal invocation');
+        if (arguments.length < 1) throw new TypeError("Failed to execute 'waitUntil': 1 argument required.");
         if (!isActive(es)) throw new DOMException('The event handler is already finished.', 'InvalidStateError');
         es.pending++;
         const done = () => queueMicrotask(() => { es.pending--; settleCheck(es); });
@@ -34,14 +36,13 @@
     class BackgroundFetchUpdateUIEvent extends BackgroundFetchEvent {
       constructor(type, init) {
         super(type, init);
+        uiEvents.add(this);
       }
 
       async updateUI(options = {}) {
         const es = eventStates.get(this);
-        if (!es) throw new TypeError('Illegal invocation');
-        const opts = options === null || options === undefined ? {} : options;
-        imageResources(opts.icons); // the dictionary is converted first (WebIDL), so a bad icon is a TypeError
-        if (opts.title !== undefined) domString(opts.title);
+        if (!es || !uiEvents.has(this)) throw new TypeError('Illegal invocation'); // an abort event is no UI event
+        uiOptions(dictionary(options, 'BackgroundFetchUIOptions')); // converted first (WebIDL): a bad icon is a TypeError
         if (es.uiUpdated || !isActive(es)) {
           throw new DOMException('updateUI may be called once, while the event is active.', 'InvalidStateError');
         }
@@ -54,18 +55,13 @@
 
     for (const name of ['success', 'fail', 'abort', 'click']) {
       const type = 'backgroundfetch' + name;
+      const listeners = new WeakMap(); // scope → its handler's listener
       const handlers = new WeakMap();
       Object.defineProperty(ServiceWorkerGlobalScope.prototype, 'on' + type, {
         enumerable: true, configurable: true,
-        get() { return handlers.has(this) ? handlers.get(this).fn : null; },
+        get() { return handlers.has(this) ? handlers.get(this) : null; },
         set(fn) {
-          let h = handlers.get(this);
-          if (!h) {
-            h = { fn: null };
-            handlers.set(this, h);
-            this.addEventListener(type, (ev) => { if (typeof h.fn === 'function') h.fn.call(this, ev); });
-          }
-          h.fn = (typeof fn === 'function' || (fn && typeof fn === 'object')) ? fn : null;
+          handlers.set(this, eventHandler(this, type, listeners.get(this), fn, (l) => listeners.set(this, l)));
         },
       });
     }

@@ -53,6 +53,11 @@ const modes = {
     return { later };
   },
   'updateui-bad-icon': (event) => ({ icons: outcome(event.updateUI({ icons: [{ sizes: '1x1' }] })) }),
+  'event-arguments': (event) => ({
+    updateUIOnAbortEvent: outcome(Promise.resolve().then(() => BackgroundFetchUpdateUIEvent.prototype.updateUI.call(
+      new BackgroundFetchEvent('backgroundfetchabort', { registration: event.registration })))),
+    waitUntilWithoutArgument: attempt(() => event.waitUntil()),
+  }),
   'waituntil-nested': (event) => {
     let nested = 'not called';
     event.waitUntil(Promise.resolve().then(() => { nested = attempt(() => event.waitUntil(Promise.resolve())); }));

@@ -106,6 +106,14 @@
     t.equal('an icon without src rejects with TypeError', (await t.event(id)).observed.icons, 'rejected:TypeError');
   });
 
+  scenario('event-arguments', async (t) => {
+    const id = t.id('event-arguments');
+    await t.fetch(id, '/files/1k?t=' + id);
+    const ev = await t.event(id);
+    t.equal('updateUI() on an event that is no BackgroundFetchUpdateUIEvent rejects', ev.observed.updateUIOnAbortEvent, 'rejected:TypeError');
+    t.equal('waitUntil() without its argument throws', ev.observed.waitUntilWithoutArgument, 'threw:TypeError');
+  });
+
   scenario('waituntil-nested', async (t) => {
     const id = t.id('waituntil-nested');
     await t.fetch(id, '/files/1k?t=' + id);

@@ -109,6 +109,22 @@
     t.check('the event carries the worker\'s object', ev.observed.sameAsKept === true, 'event.registration is another object');
   });
 
+  // HTML adds an event handler's listener when it is first set to non-null, and removes it when set
+  // to null: listeners added before it run first.
+  scenario('idl-progress-handler-order', async (t) => {
+    const id = t.id();
+    const r = await t.fetch(id, '/files/256k?rate=262144&t=' + id);
+    const order = [];
+    r.onprogress = null;
+    r.addEventListener('progress', () => order.push('listener'));
+    r.onprogress = () => order.push('dropped');
+    r.onprogress = null;
+    r.addEventListener('progress', () => order.push('second listener'));
+    r.onprogress = () => order.push('handler');
+    await t.event(id);
+    t.equal('in the order they were added', order.slice(0, 3).join(','), 'listener,second listener,handler');
+  });
+
   scenario('idl-progress-handler', async (t) => {
     const id = t.id();
     const r = await t.fetch(id, '/files/64k?t=' + id);

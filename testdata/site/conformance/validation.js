@@ -141,6 +141,30 @@
     }
   });
 
+  // WebIDL converts a dictionary's inherited members first, each dictionary's in lexicographic
+  // order, reading each once; a BigInt is no number, and options must be an object.
+  scenario('fetch-options-conversion', async (t) => {
+    const bf = (await t.reg()).backgroundFetch;
+    const log = [];
+    const read = (name, value) => { log.push(name); return value; };
+    const icon = {
+      get type() { return read('type', 'image/png'); }, get src() { return read('src', '/icon.png'); },
+      get sizes() { return read('sizes', '16x16'); }, get label() { return read('label', 'an icon'); },
+    };
+    const options = {
+      get downloadTotal() { return read('downloadTotal', 0); }, get title() { return read('title', 'a title'); },
+      get icons() { return read('icons', [icon]); },
+    };
+    const id = t.id();
+    await t.fetch(id, '/files/1k?t=' + id, options);
+    t.equal('members read once each, in order', log.join(','), 'icons,label,sizes,src,type,title,downloadTotal');
+    await t.event(id);
+    await t.rejects('downloadTotal as a BigInt', () => bf.fetch(t.id(), '/files/1k', { downloadTotal: 10n }), 'TypeError');
+    for (const bad of [5, true, 'options']) {
+      await t.rejects('options ' + JSON.stringify(bad), () => bf.fetch(t.id(), '/files/1k', bad), 'TypeError');
+    }
+  });
+
   scenario('get-arguments', async (t) => {
     const bf = (await t.reg()).backgroundFetch;
     await t.rejects('get() without an argument', () => bf.get(), 'TypeError');
