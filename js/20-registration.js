@@ -19,7 +19,7 @@
     async matchAll(request = undefined, options = {}) {
       const s = state(this, BackgroundFetchRegistration);
       if (!s.recordsAvailable) {
-        throw new DOMException('The records associated with this background fetch are no longer available.', 'InvalidStateError');
+        throw recordsGone();
       }
       let query = null;
       if (request !== undefined) {
@@ -128,7 +128,7 @@
     await Promise.all([pin(db, stored), ...pinning]);
     // A settled record that could not be pinned has had its data deleted (the event ended meanwhile).
     if (stored.some((r) => r.view.result && !r.pinned)) {
-      throw new DOMException('The records associated with this background fetch are no longer available.', 'InvalidStateError');
+      throw recordsGone();
     }
     return Promise.all(stored.map(async (r) => {
       const record = new BackgroundFetchRecord(KEY);
@@ -143,7 +143,10 @@
       redirect: r.redirect || undefined, referrerPolicy: r.referrerPolicy || undefined, integrity: r.integrity || undefined };
     if (r.mode === 'cors' || r.mode === 'same-origin') init.mode = r.mode;
     if (r.cache && r.cache !== 'only-if-cached') init.cache = r.cache;
-    if (r.hasBody) init.body = await storedValue(db, 'bodies', [view.uniqueId, view.index]);
+    if (r.hasBody) {
+      init.body = await storedValue(db, 'bodies', [view.uniqueId, view.index]);
+      if (init.body === undefined) throw recordsGone(); // deleted since the pin: never a request without its body
+    }
     return new Request(r.url, init);
   }
 
@@ -178,6 +181,10 @@
   function sameResponse(a, b) {
     const h = (r, name) => (r.headers.find(([k]) => k.toLowerCase() === name) || [])[1] || '';
     return a.status === b.status && ['etag', 'last-modified'].every((n) => !h(a, n) || !h(b, n) || h(a, n) === h(b, n));
+  }
+
+  function recordsGone() {
+    return new DOMException('The records associated with this background fetch are no longer available.', 'InvalidStateError');
   }
 
   function unavailable(result) {
