@@ -212,9 +212,9 @@ func TestTheLengthOfACrossOriginResponseIsNotTrusted(t *testing.T) {
 		return &Response{Status: 200, Type: "cors", Headers: [][2]string{{"Content-Length", strconv.Itoa(1000)},
 			{"Last-Modified", "Wed, 01 Jan 2025 00:00:00 GMT"}}}, &listBody{chunks: [][]byte{decoded}}, nil
 	}))
+	hold := h.rec.holdEvents() // before the fetch, which may end at once
 	s, err := h.e.Fetch(context.Background(), "x", []Request{get("https://cdn/x.zip")}, nil, Options{})
 	require.NoError(t, err)
-	hold := h.rec.holdEvents()
 	final := h.waitWithBody(t, hold, s.UniqueID, decoded)
 	assert.Equal(t, ResultSuccess, final.Result)
 	assert.EqualValues(t, 1, requests.Load())
