@@ -139,17 +139,19 @@
     if (icons === null || typeof icons !== 'object' || typeof icons[Symbol.iterator] !== 'function') {
       throw new TypeError('icons must be a sequence of ImageResource.');
     }
-    return [...icons].map((given) => {
+    const list = [];
+    for (const given of icons) { // each converted as the iteration reaches it
       const icon = dictionary(given, 'ImageResource');
       const out = {};
       for (const k of ['label', 'sizes', 'src', 'type']) {
         const v = icon[k];
         if (v !== undefined) out[k] = domString(v);
+        else if (k === 'src') throw new TypeError("Failed to read the 'src' property from 'ImageResource': Required member is undefined.");
       }
-      if (out.src === undefined) throw new TypeError("Failed to read the 'src' property from 'ImageResource': Required member is undefined.");
       out.src = new URL(out.src, g.location.href).href;
-      return out;
-    });
+      list.push(out);
+    }
+    return list;
   }
 
   const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
