@@ -338,14 +338,15 @@
     installEvents();
 
     // A new engine (the last one exited) finishing a fetch whose event still runs in this worker
-    // waits for that event instead of sending a second one to the same handlers.
+    // waits for that event instead of sending a second one to the same handlers. Without a type
+    // (an event cut short too often: wasm/core/complete.go) it only waits for one still running.
     function dispatchCompletion(type, snap) {
       let p = dispatching.get(snap.uniqueId);
-      if (!p) {
+      if (!p && type) {
         p = dispatchEvent(type, snap).finally(() => dispatching.delete(snap.uniqueId));
         dispatching.set(snap.uniqueId, p);
       }
-      return p;
+      return p || Promise.resolve();
     }
 
     async function dispatchEvent(type, snap) {

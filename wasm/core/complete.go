@@ -123,11 +123,13 @@ func (e *Engine) finish(f *bgFetch, dispatch bool) {
 	}
 	final := e.snapshot(f)
 	f.progress.final(final)
+	event := "" // no new event; one still running from an engine before this one is waited for
 	if dispatch {
+		event = eventFor(final.FailureReason)
 		e.p.Notifier.Sync(e.ctx, final.UniqueID)
-		if err := e.p.Notifier.Dispatch(e.ctx, eventFor(final.FailureReason), final); err != nil {
-			e.p.Logf("bgfetch: dispatching the event of %q: %v", final.ID, err)
-		}
+	}
+	if err := e.p.Notifier.Dispatch(e.ctx, event, final); err != nil {
+		e.p.Logf("bgfetch: dispatching the event of %q: %v", final.ID, err)
 	}
 	e.mu.Lock()
 	f.recordsAvailable = false

@@ -62,7 +62,8 @@ type Notifier interface {
 	Update(s Snapshot)
 	// Sync waits, within a bounded time, until pages have applied the updates sent so far.
 	Sync(ctx context.Context, uniqueID string)
-	// Dispatch fires a completion event and returns once it is no longer active.
+	// Dispatch fires a completion event and returns once it is no longer active. With event "" it
+	// fires none, but still waits for the fetch's event if one an earlier engine fired is running.
 	Dispatch(ctx context.Context, event string, s Snapshot) error
 }
 
