@@ -156,16 +156,19 @@
         const r = new Request(info);
         if (r.mode === 'no-cors') throw new TypeError("Refused to fetch '" + r.url + "' because of the request's mode 'no-cors'.");
         let body = null;
+        let size = 0;
         if (r.method !== 'GET' && r.method !== 'HEAD') {
-          // A Blob, not bytes: a file of gigabytes stays in the browser's blob storage, not this heap.
+          // A large body stays a Blob, so a file of gigabytes stays in the browser's blob storage, not
+          // this heap; a small one is bytes, which Firefox keeps in the database's rows, not in a file.
           const blob = await r.clone().blob();
-          if (blob.size > 0) body = blob;
+          size = blob.size;
+          if (size > 0) body = size > 128 * 1024 ? blob : await blob.arrayBuffer();
         }
         bodies.push(body);
         serialized.push({
           url: r.url, method: r.method, headers: [...r.headers], mode: r.mode, credentials: r.credentials,
           cache: r.cache, redirect: r.redirect, referrer: r.referrer, referrerPolicy: r.referrerPolicy,
-          integrity: r.integrity, bodySize: body ? body.size : 0, hasBody: !!body,
+          integrity: r.integrity, bodySize: size, hasBody: !!body,
         });
       }
       if (await permissionDenied()) {
