@@ -33,6 +33,9 @@ type Notifier struct {
 	settled map[string]safejs.Value // the worker realm's promise for a final update
 }
 
+// LimitEvents sets how long a completion event's waitUntil promises may hold the fetch's data.
+func (n *Notifier) LimitEvents(d time.Duration) { n.eventLimit = d }
+
 // NewNotifier opens the registration's channel and calls the roll of the clients that run
 // bgfetch: they answer the worker (js/40-page.js), which then waits for their acknowledgements.
 // io is the shim's I/O helper (js/55-io.js), which announces updates.
@@ -93,7 +96,7 @@ func (n *Notifier) Sync(ctx context.Context, uniqueID string) {
 // Dispatch implements core.Notifier; after eventLimit the event's data goes whatever its
 // waitUntil promises still wait for.
 func (n *Notifier) Dispatch(ctx context.Context, event string, s core.Snapshot) error {
-	p, err := n.host.Call("dispatch", event, n.snapshot(s))
+	p, err := n.host.Call("dispatch", event, n.snapshot(s), n.eventLimit.Milliseconds())
 	if err != nil {
 		return err
 	}

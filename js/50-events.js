@@ -2,7 +2,7 @@
   // refuse them: these classes keep their own "active" bookkeeping (SPEC §3.9).
   const eventStates = new WeakMap();
   const uiEvents = new WeakSet(); // the BackgroundFetchUpdateUIEvents (brand check of updateUI)
-  const isActive = (es) => es.dispatching || es.pending > 0;
+  const isActive = (es) => !es.ended && (es.dispatching || es.pending > 0);
 
   function settleCheck(es) {
     if (isActive(es)) return;

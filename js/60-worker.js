@@ -163,6 +163,7 @@
           channel: channelName(scope),
           debug: !!config.debug,
           stallTimeout: config.stallTimeout, // ms without a byte before a request is retried
+          eventLimit: config.eventLimit, // ms a completion event's waitUntil promises may keep its records
           io,
           ready: () => {
             // The old worker's engine has ended: from now on updates come from this copy's own.
@@ -178,7 +179,7 @@
             if (snap.result && snap.recordsAvailable) acks.set(snap.uniqueId, new Set()); // a new round (a restarted engine's too)
             return client.update(snap);
           },
-          dispatch: (type, snap) => dispatchCompletion(type, snap),
+          dispatch: (type, snap, ms) => dispatchCompletion(type, snap, ms),
           acknowledged: (uniqueId, everyWindow, ms) => acknowledged(uniqueId, everyWindow, ms),
         };
         g.__bgfetchHost = host;
@@ -340,16 +341,18 @@
     // A new engine (the last one exited) finishing a fetch whose event still runs in this worker
     // waits for that event instead of sending a second one to the same handlers. Without a type
     // (an event cut short too often: wasm/core/complete.go) it only waits for one still running.
-    function dispatchCompletion(type, snap) {
+    function dispatchCompletion(type, snap, ms) {
       let p = dispatching.get(snap.uniqueId);
       if (!p && type) {
-        p = dispatchEvent(type, snap).finally(() => dispatching.delete(snap.uniqueId));
+        p = dispatchEvent(type, snap, ms).finally(() => dispatching.delete(snap.uniqueId));
         dispatching.set(snap.uniqueId, p);
       }
       return p || Promise.resolve();
     }
 
-    async function dispatchEvent(type, snap) {
+    // After ms the event ends, whatever its waitUntil promises wait for: the engine deletes its
+    // records then (bridge/notify.go), so updateUI() and waitUntil() must no longer take calls.
+    async function dispatchEvent(type, snap, ms) {
       const registration = client.instanceFor(snap);
       const Ctor = type === 'backgroundfetchabort' ? g.BackgroundFetchEvent : g.BackgroundFetchUpdateUIEvent;
       const event = new Ctor(type, { registration });
@@ -361,7 +364,10 @@
         es.dispatching = false;
         settleCheck(es);
       }
-      await new Promise((resolve) => { if (isActive(es)) es.waiters.push(resolve); else resolve(); });
+      if (!isActive(es)) return;
+      const limit = ms > 0 && setTimeout(() => { es.ended = true; settleCheck(es); }, ms);
+      await new Promise((resolve) => es.waiters.push(resolve));
+      clearTimeout(limit);
     }
 
     // Recover stored fetches at every worker start, unless another version is the active one.

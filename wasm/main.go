@@ -54,10 +54,11 @@ func start(ctx context.Context, host safejs.Value) error {
 		return err
 	}
 	cfg := core.DefaultConfig()
-	if v, err := host.Get("stallTimeout"); err == nil && v.Type() == safejs.TypeNumber {
-		if ms, _ := v.Float(); ms > 0 {
-			cfg.StallTimeout = time.Duration(ms * float64(time.Millisecond))
-		}
+	if d, ok := millis(host, "stallTimeout"); ok {
+		cfg.StallTimeout = d
+	}
+	if d, ok := millis(host, "eventLimit"); ok {
+		notifier.LimitEvents(d)
 	}
 	console := safejs.MustGetGlobal("console")
 	fetcher := bridge.NewFetcher(io)
@@ -79,6 +80,16 @@ func start(ctx context.Context, host safejs.Value) error {
 	}
 	_, err = host.Call("ready")
 	return err
+}
+
+// millis reads a positive number of milliseconds from the host's config.
+func millis(host safejs.Value, name string) (time.Duration, bool) {
+	v, err := host.Get(name)
+	if err != nil || v.Type() != safejs.TypeNumber {
+		return 0, false
+	}
+	ms, _ := v.Float()
+	return time.Duration(ms * float64(time.Millisecond)), ms > 0
 }
 
 func stringOf(v safejs.Value, name string) (string, error) {

@@ -3,6 +3,8 @@
 // debug enables the test-only 'crash' and 'trap' operations; a short stall timeout keeps the stall test quick.
 // ?wait=1: a version that does not skip waiting, as most applications' workers do not.
 self.BGFETCH_CONFIG = { debug: true, stallTimeout: 3000 };
+// A worker of the /limit/ scope ends completion events 1.5 s after their dispatch.
+if (self.registration.scope.endsWith('/limit/')) self.BGFETCH_CONFIG.eventLimit = 1500;
 // Read by the test-only 'trap' operation: an exception thrown through the Go instance's frames.
 Object.defineProperty(self, '__bgfetchTrap', { get() { throw new Error('trap requested by a test'); } });
 if (!self.location.search.includes('native=1')) importScripts('/dist/bgfetch.js');
@@ -58,6 +60,17 @@ const modes = {
       new BackgroundFetchEvent('backgroundfetchabort', { registration: event.registration })))),
     waitUntilWithoutArgument: attempt(() => event.waitUntil()),
   }),
+  // A waitUntil promise that never settles: once past the event's limit, the event is no longer active.
+  'outlive': (event) => {
+    event.waitUntil(new Promise(() => {}));
+    const during = { updateUI: 'not called', recordsAvailable: event.registration.recordsAvailable };
+    const after = new Promise((r) => setTimeout(r, 3000)).then(async () => ({
+      updateUI: await outcome(event.updateUI({ title: 'late' })),
+      waitUntil: attempt(() => event.waitUntil(Promise.resolve())),
+      recordsAvailable: event.registration.recordsAvailable,
+    }));
+    return { during, after };
+  },
   'waituntil-nested': (event) => {
     let nested = 'not called';
     event.waitUntil(Promise.resolve().then(() => { nested = attempt(() => event.waitUntil(Promise.resolve())); }));

@@ -32,6 +32,7 @@ type entry struct {
 	IsUpdateUI bool
 	Records    []record
 	PageView   *snapshot
+	Observed   map[string]any // what the worker's handler saw (testdata/site/sw.js)
 }
 
 // finished waits for the completion event of id and splits the page's log.
@@ -77,6 +78,7 @@ func TestScenarios(t *testing.T) {
 				t.Run("EngineCrashIsRecovered", func(t *testing.T) { s.t = t; engineCrashIsRecovered(s, "crash") })
 				t.Run("EngineTrapIsRecovered", func(t *testing.T) { s.t = t; engineCrashIsRecovered(s, "trap") })
 				t.Run("HeldEventOutlivesAnEngineCrash", func(t *testing.T) { s.t = t; heldEventOutlivesAnEngineCrash(s) })
+				t.Run("AnEventPastItsLimitEnds", func(t *testing.T) { s.t = t; eventPastItsLimit(s) })
 			}
 		})
 	}
@@ -263,6 +265,20 @@ func heldEventOutlivesAnEngineCrash(s *session) {
 	s.eval(&reports, `harness.reports(%s)`, js(id))
 	assert.Len(t, reports, 1, "one event")
 	s.nothingStored()
+}
+
+// A completion event whose waitUntil promise never settles ends at the engine's limit (eventLimit,
+// 1.5 s for the /limit/ scope's worker): its records go, and the event takes no more calls.
+func eventPastItsLimit(s *session) {
+	t := s.t
+	const scope = "/limit/"
+	id := "outlive." + unique()
+	s.eval(nil, `harness.start(%s, ["/files/1k.bin"], {}, %s)`, js(id), js(scope))
+	_, worker := s.finished(id, time.Minute)
+	require.Equal(t, "backgroundfetchsuccess", worker.Event)
+	assert.Equal(t, map[string]any{"updateUI": "rejected:InvalidStateError", "waitUntil": "threw:InvalidStateError",
+		"recordsAvailable": false}, worker.Observed["after"], "after the limit")
+	s.nothingStored(scope)
 }
 
 // A window of the origin that does not run bgfetch (another tab of the site) never acknowledges
