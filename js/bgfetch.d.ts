@@ -5,6 +5,10 @@ interface BgfetchConfig {
   base?: string;
   /** Replace a native implementation instead of leaving it alone. */
   force?: boolean;
+  /** Worker only: milliseconds without a byte after which a request is abandoned and retried (30000). */
+  stallTimeout?: number;
+  /** Worker only: milliseconds a completion event's waitUntil promises may keep its records (300000). */
+  eventLimit?: number;
 }
 
 interface BackgroundFetchUIOptions {
