@@ -1,3 +1,5 @@
+  const RECONCILE_AFTER = 1500;
+
   // A Client is one realm's view of one service worker registration's fetches.
   class Client {
     constructor(registration, transport) {
@@ -93,12 +95,29 @@
     // ended fails every fetch not yet settled with fetch-error, its records unavailable: the
     // registration is gone with its stored data.
     ended() {
-      for (const [uniqueId, reg] of [...this.instances]) {
-        const s = internals.get(reg);
-        if (s.result !== '') continue;
-        this.update({ uniqueId, downloaded: s.downloaded, uploaded: s.uploaded, result: 'failure',
-          failureReason: 'fetch-error', recordsAvailable: false });
-      }
+      for (const [uniqueId, reg] of [...this.instances]) this.lost(uniqueId, internals.get(reg));
+    }
+
+    lost(uniqueId, s) {
+      if (s.result !== '') return;
+      this.update({ uniqueId, downloaded: s.downloaded, uploaded: s.uploaded, result: 'failure',
+        failureReason: 'fetch-error', recordsAvailable: false });
+    }
+
+    // reconcile fails, as ended() does, this realm's unsettled fetches that a new engine (its roll
+    // call) does not know: their data went while no engine ran (the database deleted, a document
+    // it could not read dropped). A final update the new engine sends first (an event sent again)
+    // settles them; one that overtook a get() answering undefined is waited for too.
+    reconcile() {
+      setTimeout(() => {
+        for (const [uniqueId, reg] of [...this.instances]) {
+          const s = internals.get(reg);
+          if (s.result !== '') continue;
+          this.call('get', { id: s.id }).then((snap) => {
+            if (!snap || snap.uniqueId !== uniqueId) setTimeout(() => this.lost(uniqueId, s), RECONCILE_AFTER);
+          }, () => {});
+        }
+      }, RECONCILE_AFTER);
     }
 
     // Update background fetch instances (SPEC §3.4). Returns a promise for the final update.

@@ -45,6 +45,7 @@
         const d = e.data;
         if (d && d.bgfetch === 'rollcall') {
           tell({ op: 'here' });
+          c.reconcile();
           return;
         }
         if (!d || d.bgfetch !== 'update') return;

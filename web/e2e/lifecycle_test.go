@@ -170,6 +170,27 @@ func idleWorkerUnregistered(s *session, stop func()) {
 	s.notRecreated(scope)
 }
 
+// The engine's database deleted while its worker is stopped (an application clearing its storage):
+// the next engine knows nothing of the fetch, and the page's registration fails with fetch-error
+// once that engine's roll call has been answered. It used to stay unsettled for good.
+func databaseDeletedWhileStopped(s *session, stop func()) {
+	t := s.t
+	const scope = "/cleared/"
+	s.downloading("cleared", scope, 2<<20) // 32 MiB: 16 s
+	stop()
+	var out struct{ Deleted bool }
+	s.eval(&out, `harness.deleteDatabase(5000, %s)`, js(scope))
+	require.True(t, out.Deleted)
+	var ids []string
+	s.eval(&ids, `harness.getIds(%s)`, js(scope)) // the worker starts again
+	assert.Empty(t, ids)
+	require.Eventually(t, func() bool {
+		var cur snapshot
+		s.eval(&cur, `harness.current("cleared")`)
+		return cur.Result == "failure" && cur.FailureReason == "fetch-error" && !cur.RecordsAvailable
+	}, 15*time.Second, 100*time.Millisecond, "the page's registration fails")
+}
+
 // notRecreated checks that scope's database, deleted by unregister(), stays deleted.
 func (s *session) notRecreated(scope string) {
 	s.t.Helper()
