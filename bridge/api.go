@@ -54,6 +54,8 @@ func (a *API) Call(ctx context.Context, op string, args []byte, bodies safejs.Va
 		return s, nil
 	case "getIds":
 		return a.Engine.IDs(), nil
+	case "holds":
+		return a.Engine.Holds(string(in.GetStringBytes("uniqueId"))), nil
 	case "abort":
 		return a.Engine.Abort(ctx, string(in.GetStringBytes("uniqueId"))), nil
 	case "matchAll":

@@ -1,4 +1,5 @@
   const RECONCILE_AFTER = 1500;
+  const RECONCILE_EVERY = 10000;
 
   // A Client is one realm's view of one service worker registration's fetches.
   class Client {
@@ -105,17 +106,20 @@
     }
 
     // reconcile fails, as ended() does, this realm's unsettled fetches that a new engine (its roll
-    // call) does not know: their data went while no engine ran (the database deleted, a document
-    // it could not read dropped). A final update the new engine sends first (an event sent again)
-    // settles them; one that overtook a get() answering undefined is waited for too.
+    // call) does not hold: their data went while no engine ran (the database deleted, a document it
+    // could not read dropped). An engine holds a fetch until its event has settled, so one it holds
+    // (aborted or decided, not in get() any more) gets its final update from it. Not again within
+    // RECONCILE_EVERY of a check that failed, so an engine that keeps failing to start (after its
+    // roll call) is not restarted by every check.
     reconcile() {
+      if (Date.now() - (this.checkFailed || -Infinity) < RECONCILE_EVERY) return;
       setTimeout(() => {
         for (const [uniqueId, reg] of [...this.instances]) {
           const s = internals.get(reg);
           if (s.result !== '') continue;
-          this.call('get', { id: s.id }).then((snap) => {
-            if (!snap || snap.uniqueId !== uniqueId) setTimeout(() => this.lost(uniqueId, s), RECONCILE_AFTER);
-          }, () => {});
+          this.call('holds', { uniqueId }).then((held) => {
+            if (held === false) setTimeout(() => this.lost(uniqueId, s), RECONCILE_AFTER); // one from the last engine may be on its way
+          }, () => { this.checkFailed = Date.now(); }); // a new engine calls the roll again
         }
       }, RECONCILE_AFTER);
     }

@@ -82,14 +82,18 @@ func start(ctx context.Context, host safejs.Value) error {
 	return err
 }
 
-// millis reads a positive number of milliseconds from the host's config.
+// millis reads a positive number of milliseconds from the host's config, at least 1 and at most
+// what a browser's setTimeout takes (2^31-1): a longer one would wrap around there and fire at once.
 func millis(host safejs.Value, name string) (time.Duration, bool) {
 	v, err := host.Get(name)
 	if err != nil || v.Type() != safejs.TypeNumber {
 		return 0, false
 	}
 	ms, _ := v.Float()
-	return time.Duration(ms * float64(time.Millisecond)), ms > 0
+	if !(ms > 0) {
+		return 0, false
+	}
+	return time.Duration(min(max(ms, 1), 1<<31-1)) * time.Millisecond, true
 }
 
 func stringOf(v safejs.Value, name string) (string, error) {

@@ -244,6 +244,14 @@ func (e *Engine) Get(id string) (Snapshot, bool, error) {
 	return e.snapshotLocked(f), true, nil
 }
 
+// Holds reports whether the engine holds the fetch uniqueID, active or not yet settled: a page's
+// registration of one it does not hold gets no final update from it.
+func (e *Engine) Holds(uniqueID string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.fetches[uniqueID] != nil
+}
+
 // IDs returns the ids of the active fetches in creation order.
 func (e *Engine) IDs() []string {
 	e.mu.Lock()

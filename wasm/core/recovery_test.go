@@ -124,11 +124,16 @@ func TestAbortIsStoredBeforeItAnswers(t *testing.T) {
 	stop()
 	close(gate)
 
-	h := newHarness(t, store.memStore, net)
+	rec := newRecorder()
+	hold := rec.holdEvents() // before the restart, which ends the fetch at once
+	h := newHarnessWith(t, store.memStore, net, rec)
 	_, found, err := h.e.Get("x")
 	require.NoError(t, err)
 	assert.False(t, found, "an aborted fetch is not active again after a restart")
+	assert.True(t, h.e.Holds(s.UniqueID), "but held until its event settles: pages wait for its final update")
+	close(hold)
 	final := h.rec.wait(t)
+	require.Eventually(t, func() bool { return !h.e.Holds(s.UniqueID) }, 5*time.Second, time.Millisecond, "let go once settled")
 	assert.Equal(t, ResultFailure, final.Result)
 	assert.Equal(t, ReasonAborted, final.FailureReason)
 	assert.Contains(t, h.rec.eventList(), "event:backgroundfetchabort")
