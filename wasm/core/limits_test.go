@@ -55,30 +55,21 @@ func TestDownloadTotalLargerThanStorageIsQuotaExceeded(t *testing.T) {
 	assert.NoError(t, err, "a total that fits is accepted")
 }
 
+// A write refused for quota fails the fetch with quota-exceeded, without a retry; also when the
+// connection drops just after it (the drop's error hid it: an upload failed with fetch-error, a GET
+// was fetched again).
 func TestStorageQuotaErrorFailsWithQuotaExceeded(t *testing.T) {
-	h := newHarness(t, nil, nil)
-	h.store.failPut = &Error{Name: "QuotaExceededError", Message: "full"}
-	h.net.res["https://a/x"] = &resource{status: 200, body: pattern(200000, 1), etag: `"x"`}
-	_, err := h.e.Fetch(context.Background(), "full", []Request{get("https://a/x")}, nil, Options{})
-	require.NoError(t, err)
-	final := h.rec.wait(t)
-	assert.Equal(t, ReasonQuotaExceeded, final.FailureReason)
-	h.net.mu.Lock()
-	defer h.net.mu.Unlock()
-	assert.Len(t, h.net.log, 1, "a quota error is not retried")
-}
-
-// A write refused for quota just before the connection drops: the refusal decides the record,
-// not the drop (an upload failed with fetch-error; a GET was fetched again).
-func TestStorageQuotaErrorIsNotHiddenByADropAfterIt(t *testing.T) {
-	for _, method := range []string{"GET", "POST"} {
-		t.Run(method, func(t *testing.T) {
+	for _, c := range []struct {
+		name, method string
+		failAfter    int
+	}{{"GET", "GET", 0}, {"GET dropped after", "GET", 1}, {"POST dropped after", "POST", 1}} {
+		t.Run(c.name, func(t *testing.T) {
 			h := newHarness(t, nil, nil)
 			h.store.failPut = &Error{Name: "QuotaExceededError", Message: "full"}
-			h.net.res["https://a/p"] = &resource{status: 200, body: pattern(140000, 1), etag: `"p"`, failAfter: 1}
-			req := get("https://a/p")
-			req.Method = method
-			_, err := h.e.Fetch(context.Background(), "q", []Request{req}, nil, Options{})
+			h.net.res["https://a/x"] = &resource{status: 200, body: pattern(140000, 1), etag: `"x"`, failAfter: c.failAfter}
+			req := get("https://a/x")
+			req.Method = c.method
+			_, err := h.e.Fetch(context.Background(), "full", []Request{req}, nil, Options{})
 			require.NoError(t, err)
 			final := h.rec.wait(t)
 			assert.Equal(t, ReasonQuotaExceeded, final.FailureReason)
