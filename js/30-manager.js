@@ -93,12 +93,12 @@
       return Promise.resolve().then(drain);
     }
 
-    // ended fails every fetch not yet settled with fetch-error, its records unavailable: the
-    // registration is gone with its stored data.
+    // ended fails every fetch not yet settled: the registration is gone with its stored data.
     ended() {
       for (const [uniqueId, reg] of [...this.instances]) this.lost(uniqueId, internals.get(reg));
     }
 
+    // lost fails one fetch not yet settled whose data is gone: fetch-error, its records unavailable.
     lost(uniqueId, s) {
       if (s.result !== '') return;
       this.update({ uniqueId, downloaded: s.downloaded, uploaded: s.uploaded, result: 'failure',
