@@ -25,6 +25,7 @@
   const early = isServiceWorker ? startEarly() : null;
 
   const KEY = Symbol('bgfetch'); // only the polyfill can construct its non-event interfaces
+  const MODULE_CACHE = 'bgfetch'; // Cache Storage of the module kept for offline starts (js/60-worker.js)
   const internals = new WeakMap();
   const channelName = (scope) => 'bgfetch:' + scope;
 

@@ -261,6 +261,13 @@
     // not yet settled with fetch-error in every realm (js/60-worker.js) before the worker goes. The
     // worker is told first ('retired'; told while it can still be reached), so it neither starts its
     // engine again nor takes new calls; if the browser's unregister fails, 'kept' undoes that.
+    // The module kept for offline starts goes with the origin's last registration (a page can tell).
+    const forgetModule = () => {
+      const c = g.navigator.serviceWorker;
+      if (g.caches && c && typeof c.getRegistrations === 'function') { // windows only
+        c.getRegistrations().then((l) => l.length || g.caches.delete(MODULE_CACHE)).catch(() => {});
+      }
+    };
     const unregister = ServiceWorkerRegistration.prototype.unregister;
     Object.defineProperty(ServiceWorkerRegistration.prototype, 'unregister', {
       enumerable: true, configurable: true, writable: true,
@@ -285,7 +292,10 @@
         const done = deleted ? deleted.then(() => unregister.call(this)) : unregister.call(this);
         return done.then((ok) => {
           if (!ok) tell('kept');
-          else ended(this);
+          else {
+            ended(this);
+            forgetModule();
+          }
           return ok;
         }, (e) => { tell('kept'); throw e; });
       } }.unregister,

@@ -26,7 +26,7 @@
   }
 
   function keptModule() {
-    return g.caches ? g.caches.open('bgfetch').then((c) => c.match(moduleKey())).catch(() => undefined) : Promise.resolve();
+    return g.caches ? g.caches.open(MODULE_CACHE).then((c) => c.match(moduleKey())).catch(() => undefined) : Promise.resolve();
   }
 
   // keepModule stores this build's module for offline starts, once, and drops other builds'. Run
@@ -41,7 +41,7 @@
       const d = new Uint8Array(await g.crypto.subtle.digest('SHA-256', b));
       const hash = Array.from(d.slice(0, 8), (x) => x.toString(16).padStart(2, '0')).join('');
       if (moduleKey() !== url + '?build=' + hash) return; // the server has another build than this shim's
-      const cache = await g.caches.open('bgfetch');
+      const cache = await g.caches.open(MODULE_CACHE);
       for (const k of await cache.keys()) if (k.url.startsWith(url + '?build=')) await cache.delete(k);
       await cache.put(moduleKey(), new Response(b, { headers: { 'Content-Type': 'application/wasm' } }));
     } catch (e) { /* no Cache Storage here (a private window, say): offline starts need the network */ }

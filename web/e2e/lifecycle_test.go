@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"testing"
 	"time"
 
 	"github.com/bgfetch/bgfetch/web/e2e/browser"
@@ -211,4 +212,25 @@ func siteDataCleared(s *session) {
 	s.storageWiped("cleared", path)
 
 	s.newFetchWorks("after-clear", "/files/1m.bin?v=after-clear")
+}
+
+// The module a worker keeps for offline starts goes with the origin's last registration, in a
+// session of its own (every later test would need the worker again). Chromium.
+func TestTheKeptModuleGoesWithTheLastRegistration(t *testing.T) {
+	s := newSession(t, configs[0])
+	var ids []string
+	s.eval(&ids, `harness.getIds()`) // the engine starts, and keeps its module a second later
+	require.Eventually(t, func() bool {
+		var kept bool
+		s.eval(&kept, `harness.moduleKept()`)
+		return kept
+	}, 30*time.Second, 250*time.Millisecond, "the worker keeps its module")
+	var ok bool
+	s.eval(&ok, `harness.unregister("/")`)
+	require.True(t, ok)
+	assert.Eventually(t, func() bool {
+		var kept bool
+		s.eval(&kept, `harness.moduleKept()`)
+		return !kept
+	}, 10*time.Second, 100*time.Millisecond, "nothing of bgfetch stays stored once the origin has no registration")
 }
