@@ -172,6 +172,7 @@
             restarts = 0;
             debug.readyAt = performance.now();
             resolve(host.call);
+            client.reconcile(); // this realm's registrations, after an engine that exited: pages do it at the roll call
             if (!moduleKept) moduleKept = delay(1000).then(keepModule); // off the start-up path
           },
           fail: (message) => reject(transientError('bgfetch engine: ' + message)),
