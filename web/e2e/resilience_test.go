@@ -276,7 +276,11 @@ func interruptedCompletion(s *session, stop func()) {
 	var reports []entry
 	s.eval(&reports, `harness.reports(%s)`, js(id))
 	assert.Len(t, reports, 1, "one completed event")
-	assert.Equal(t, 2, holds(), "dispatched once before the stop and once after it")
+	if stop != nil {
+		assert.Equal(t, 2, holds(), "dispatched once before the stop and once after it")
+	} else { // Firefox's own idle timeout may stop the worker again while the re-sent event is held
+		assert.Contains(t, []int{2, 3}, holds(), "dispatched once before the stop, and again after each stop, at most twice")
+	}
 	s.nothingStored()
 }
 
