@@ -103,20 +103,26 @@
 
   // eventHandler sets an event handler attribute of target as HTML does: its listener is added when
   // it is first set to a non-null value (so it runs after listeners added before), and removed when
-  // it is set to null. It returns the handler, kept by the caller with setListener's listener.
-  function eventHandler(target, type, listener, fn, setListener) {
+  // it is set to null. The listener holds the handler, which handlerOf reads.
+  const handlerListeners = new WeakMap(); // target → { type: listener }
+  function eventHandler(target, type, fn) {
     const handler = typeof fn === 'function' || (fn !== null && typeof fn === 'object') ? fn : null;
-    if (handler === null && listener) {
-      target.removeEventListener(type, listener);
-      setListener(null);
-    } else if (handler !== null && !listener) {
-      const l = function (ev) { if (typeof l.fn === 'function') l.fn.call(target, ev); };
-      target.addEventListener(type, l);
-      setListener(l);
-      listener = l;
+    let all = handlerListeners.get(target);
+    if (!all) handlerListeners.set(target, all = {});
+    const l = all[type];
+    if (handler === null && l) {
+      target.removeEventListener(type, l);
+      delete all[type];
+    } else if (handler !== null && !l) {
+      const added = all[type] = function (ev) { if (typeof added.fn === 'function') added.fn.call(target, ev); };
+      target.addEventListener(type, added);
     }
-    if (listener) listener.fn = handler;
-    return handler;
+    if (all[type]) all[type].fn = handler;
+  }
+
+  function handlerOf(target, type) {
+    const all = handlerListeners.get(target);
+    return all && all[type] ? all[type].fn : null;
   }
 
   // A WebIDL dictionary argument: undefined and null are the empty one; any other non-object is refused.

@@ -34,10 +34,14 @@
       return s.client.whileMatching(s.uniqueId, matched);
     }
 
-    get onprogress() { return state(this, BackgroundFetchRegistration).onprogress; }
+    get onprogress() {
+      state(this, BackgroundFetchRegistration);
+      return handlerOf(this, 'progress');
+    }
+
     set onprogress(fn) {
-      const s = state(this, BackgroundFetchRegistration);
-      s.onprogress = eventHandler(this, 'progress', s.onprogressListener, fn, (l) => { s.onprogressListener = l; });
+      state(this, BackgroundFetchRegistration);
+      eventHandler(this, 'progress', fn);
     }
   }
   idlInterface(BackgroundFetchRegistration, 'BackgroundFetchRegistration',

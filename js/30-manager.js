@@ -45,7 +45,7 @@
       let reg = this.instances.get(snap.uniqueId);
       if (!reg) {
         reg = new BackgroundFetchRegistration(KEY);
-        internals.set(reg, Object.assign({ client: this, onprogress: null, onprogressListener: null }, snap));
+        internals.set(reg, Object.assign({ client: this }, snap));
         this.instances.set(snap.uniqueId, reg);
       } else {
         this.update(snap);

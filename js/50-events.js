@@ -55,14 +55,10 @@
 
     for (const name of ['success', 'fail', 'abort', 'click']) {
       const type = 'backgroundfetch' + name;
-      const listeners = new WeakMap(); // scope → its handler's listener
-      const handlers = new WeakMap();
       Object.defineProperty(ServiceWorkerGlobalScope.prototype, 'on' + type, {
         enumerable: true, configurable: true,
-        get() { return handlers.has(this) ? handlers.get(this) : null; },
-        set(fn) {
-          handlers.set(this, eventHandler(this, type, listeners.get(this), fn, (l) => listeners.set(this, l)));
-        },
+        get() { return handlerOf(this, type); },
+        set(fn) { eventHandler(this, type, fn); },
       });
     }
   }
