@@ -274,19 +274,26 @@
       value: { unregister() {
         let deleted = null;
         let workers = [];
-        const tell = (op) => { // a worker may be this one: it receives its own message
-          for (const w of workers) w.postMessage({ __bgfetch: { op } });
-        };
+        // Each worker answers once it has stopped opening the database (waited for at most a second);
+        // a worker may be this one: it receives its own message.
+        const tell = (op) => Promise.all(workers.map((w) => new Promise((resolve) => {
+          const { port1, port2 } = new MessageChannel();
+          port1.onmessage = resolve;
+          setTimeout(resolve, 1000);
+          w.postMessage({ __bgfetch: { op } }, [port2]);
+        }))).then(() => {});
         try {
           if (g.indexedDB && this instanceof ServiceWorkerRegistration) {
             // A waiting or installing version may run an engine too, once the active one's ends.
             workers = [this.active, this.waiting, this.installing].filter(Boolean);
-            tell('retired');
-            const req = g.indexedDB.deleteDatabase('bgfetch ' + this.scope);
-            deleted = new Promise((resolve) => {
+            // A stopped worker the message wakes opens (creates) the database as it starts: deleted
+            // only after its answer, or the browser may stop it, as redundant, with the database made.
+            const db = 'bgfetch ' + this.scope;
+            deleted = tell('retired').then(() => new Promise((resolve) => {
+              const req = g.indexedDB.deleteDatabase(db);
               req.onsuccess = req.onerror = req.onblocked = resolve;
               setTimeout(resolve, 1000);
-            });
+            }));
           }
         } catch (e) { /* no IndexedDB here, or not a registration: unregister as the browser does */ }
         const done = deleted ? deleted.then(() => unregister.call(this)) : unregister.call(this);

@@ -274,9 +274,9 @@
       return new TypeError('The service worker registration has been unregistered.');
     }
 
-    // unregister() (js/30-manager.js) says 'retired' before it deletes the database, and 'kept' if the
-    // browser's unregister then fails. The worker deletes the database itself too: a worker woken by
-    // the message opens it as it starts, maybe after the page's deletion.
+    // unregister() (js/30-manager.js) says 'retired' and waits for the answer before it deletes the
+    // database, and says 'kept' if the browser's unregister then fails. The worker deletes it too, for
+    // an unregister() that gave up waiting while this worker started (its early open came after).
     function retirement(op) {
       if (op === 'retired' && !retired) {
         retired = true;
@@ -325,8 +325,8 @@
         return;
       }
       if (m.op === 'retired' || m.op === 'kept') {
-        if (port) port.postMessage({ error: plainError(new TypeError('Unknown operation.')) });
-        else retirement(m.op);
+        retirement(m.op);
+        if (port) port.postMessage({ result: true }); // unregister() deletes the database after this
         return;
       }
       const call = engineCall(m.op, m.args, m.bodies);
