@@ -256,6 +256,14 @@
       const m = managers.get(reg);
       if (m) internals.get(m).client.ended();
     };
+    // Other realms' clients of the scope (tabs, frames) end theirs too: the engine that would have
+    // told them may not have started before the database went (a stopped worker, woken to be retired).
+    const endedElsewhere = (scope) => {
+      if (typeof BroadcastChannel !== 'function') return;
+      const c = new BroadcastChannel(channelName(scope));
+      c.postMessage({ bgfetch: 'unregistered' });
+      setTimeout(() => c.close(), 1000);
+    };
     // Unregistering ends the registration's fetches, as in Chromium: its engine's database is deleted
     // first (waited for at most a second), while the worker still runs, so the engine fails every fetch
     // not yet settled with fetch-error in every realm (js/60-worker.js) before the worker goes. The
@@ -301,6 +309,7 @@
           if (!ok) tell('kept');
           else {
             ended(this);
+            endedElsewhere(this.scope);
             forgetModule();
           }
           return ok;

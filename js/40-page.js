@@ -43,6 +43,10 @@
       const channel = new BroadcastChannel(channelName(registration.scope));
       channel.onmessage = (e) => {
         const d = e.data;
+        if (d && d.bgfetch === 'unregistered') { // by another realm: the stored data is gone
+          c.ended();
+          return;
+        }
         if (d && d.bgfetch === 'rollcall') {
           tell({ op: 'here' });
           c.reconcile();

@@ -232,6 +232,23 @@
       unregistered = await navigator.serviceWorker.getRegistration(scope);
       return unregistered.unregister();
     },
+    // Unregisters scope's registration from another realm of the origin (a frame of this page, as
+    // another tab would), which loads bgfetch too.
+    async unregisterElsewhere(scope) {
+      const frame = Object.assign(document.createElement('iframe'), { src: '/plain.html' });
+      await new Promise((resolve) => { frame.onload = resolve; document.body.appendChild(frame); });
+      try {
+        const w = frame.contentWindow;
+        await new Promise((resolve, reject) => {
+          const script = Object.assign(w.document.createElement('script'), { src: '/dist/bgfetch.js', onload: resolve, onerror: reject });
+          w.document.head.appendChild(script);
+        });
+        const reg = await w.navigator.serviceWorker.getRegistration(scope);
+        return await reg.unregister();
+      } finally {
+        frame.remove();
+      }
+    },
     // The worker of scope unregisters itself and then calls fetch(id, requests): {ok, after}, where
     // after is the error's name or 'resolved'.
     async unregisterFromWorker(scope, id, requests) {

@@ -171,6 +171,25 @@ func idleWorkerUnregistered(s *session, stop func()) {
 	s.notRecreated(scope)
 }
 
+// Another tab unregisters while the worker is stopped mid-download: the worker, woken to be
+// retired, may not start its engine before the database goes, so nothing in it tells this page; the
+// unregistering realm does, and this page's registration fails with fetch-error. Chromium only.
+func unregisteredElsewhereWhileStopped(s *session, stop func()) {
+	t := s.t
+	const scope = "/elsewhere/"
+	s.downloading("elsewhere", scope, 2<<20) // 32 MiB: 16 s
+	stop()
+	var ok bool
+	s.eval(&ok, `harness.unregisterElsewhere(%s)`, js(scope))
+	require.True(t, ok)
+	require.Eventually(t, func() bool {
+		var cur snapshot
+		s.eval(&cur, `harness.current("elsewhere")`)
+		return cur.Result == "failure" && cur.FailureReason == "fetch-error" && !cur.RecordsAvailable
+	}, 5*time.Second, 50*time.Millisecond, "this page's registration fails")
+	s.notRecreated(scope)
+}
+
 // The engine's database deleted while its worker is stopped (an application clearing its storage):
 // the next engine knows nothing of the fetch, and the page's registration fails with fetch-error
 // once that engine's roll call has been answered. It used to stay unsettled for good.

@@ -47,6 +47,7 @@ func TestResilience(t *testing.T) {
 		run("OfflineDownloadWaitsForTheNetwork", offlineVia(s.b.(*browser.Chromium).SetWorkersOffline))
 		pagesOnly(run)
 		run("IdleWorkerUnregistered", func(s *session) { idleWorkerUnregistered(s, stop) })
+		run("UnregisteredElsewhereWhileStopped", func(s *session) { unregisteredElsewhereWhileStopped(s, stop) })
 		run("DatabaseDeletedWhileStopped", func(s *session) { databaseDeletedWhileStopped(s, stop) })
 		run("SiteDataCleared", siteDataCleared)
 		t.Run("BrowserKilledAndRestarted", browserKilledAndRestarted)
