@@ -256,66 +256,7 @@
       const m = managers.get(reg);
       if (m) internals.get(m).client.ended();
     };
-    // Other realms' clients of the scope (tabs, frames) end theirs too: the engine that would have
-    // told them may not have started before the database went (a stopped worker, woken to be retired).
-    const endedElsewhere = (scope) => {
-      if (typeof BroadcastChannel !== 'function') return;
-      const c = new BroadcastChannel(channelName(scope));
-      c.postMessage({ bgfetch: 'unregistered' });
-      setTimeout(() => c.close(), 1000);
-    };
-    // Unregistering ends the registration's fetches, as in Chromium: its engine's database is deleted
-    // first (waited for at most a second), while the worker still runs, so the engine fails every fetch
-    // not yet settled with fetch-error in every realm (js/60-worker.js) before the worker goes. The
-    // worker is told first ('retired'; told while it can still be reached), so it neither starts its
-    // engine again nor takes new calls; if the browser's unregister fails, 'kept' undoes that.
-    // The module kept for offline starts goes with the origin's last registration (a page can tell).
-    const forgetModule = () => {
-      const c = g.navigator.serviceWorker;
-      if (g.caches && c && typeof c.getRegistrations === 'function') { // windows only
-        c.getRegistrations().then((l) => l.length || g.caches.delete(MODULE_CACHE)).catch(() => {});
-      }
-    };
-    const unregister = ServiceWorkerRegistration.prototype.unregister;
-    Object.defineProperty(ServiceWorkerRegistration.prototype, 'unregister', {
-      enumerable: true, configurable: true, writable: true,
-      value: { unregister() {
-        let deleted = null;
-        let workers = [];
-        // Each worker answers once it has stopped opening the database (waited for at most a second);
-        // a worker may be this one: it receives its own message.
-        const tell = (op) => Promise.all(workers.map((w) => new Promise((resolve) => {
-          const { port1, port2 } = new MessageChannel();
-          port1.onmessage = resolve;
-          setTimeout(resolve, 1000);
-          w.postMessage({ __bgfetch: { op } }, [port2]);
-        }))).then(() => {});
-        try {
-          if (g.indexedDB && this instanceof ServiceWorkerRegistration) {
-            // A waiting or installing version may run an engine too, once the active one's ends.
-            workers = [this.active, this.waiting, this.installing].filter(Boolean);
-            // A stopped worker the message wakes opens (creates) the database as it starts: deleted
-            // only after its answer, or the browser may stop it, as redundant, with the database made.
-            const db = 'bgfetch ' + this.scope;
-            deleted = tell('retired').then(() => new Promise((resolve) => {
-              const req = g.indexedDB.deleteDatabase(db);
-              req.onsuccess = req.onerror = req.onblocked = resolve;
-              setTimeout(resolve, 1000);
-            }));
-          }
-        } catch (e) { /* no IndexedDB here, or not a registration: unregister as the browser does */ }
-        const done = deleted ? deleted.then(() => unregister.call(this)) : unregister.call(this);
-        return done.then((ok) => {
-          if (!ok) tell('kept');
-          else {
-            ended(this);
-            endedElsewhere(this.scope);
-            forgetModule();
-          }
-          return ok;
-        }, (e) => { tell('kept'); throw e; });
-      } }.unregister,
-    });
+    installUnregister(ended);
     expose('BackgroundFetchManager', BackgroundFetchManager);
     expose('BackgroundFetchRegistration', BackgroundFetchRegistration);
     expose('BackgroundFetchRecord', BackgroundFetchRecord);

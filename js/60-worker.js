@@ -283,7 +283,7 @@
         g.indexedDB.deleteDatabase(database); // the engine lets go of it (openStore) and is not restarted
       } else if (op === 'kept' && retired) {
         retired = false;
-        if (!engine) startEngine().catch(() => {});
+        if (!engine && !notYetActive()) startEngine().catch(() => {}); // a new version's waits for its activation
       }
     }
 

@@ -59,6 +59,17 @@
     });
   }
 
+  // A frame of the origin that loads bgfetch, as another tab would.
+  async function bgfetchFrame() {
+    const frame = Object.assign(document.createElement('iframe'), { src: '/plain.html' });
+    await new Promise((resolve) => { frame.onload = resolve; document.body.appendChild(frame); });
+    const doc = frame.contentWindow.document;
+    await new Promise((resolve, reject) => {
+      doc.head.appendChild(Object.assign(doc.createElement('script'), { src: '/dist/bgfetch.js', onload: resolve, onerror: reject }));
+    });
+    return frame;
+  }
+
   window.harness = {
     async setup() {
       await registration();
@@ -235,19 +246,44 @@
     // Unregisters scope's registration from another realm of the origin (a frame of this page, as
     // another tab would), which loads bgfetch too.
     async unregisterElsewhere(scope) {
-      const frame = Object.assign(document.createElement('iframe'), { src: '/plain.html' });
-      await new Promise((resolve) => { frame.onload = resolve; document.body.appendChild(frame); });
+      const frame = await bgfetchFrame();
       try {
-        const w = frame.contentWindow;
-        await new Promise((resolve, reject) => {
-          const script = Object.assign(w.document.createElement('script'), { src: '/dist/bgfetch.js', onload: resolve, onerror: reject });
-          w.document.head.appendChild(script);
-        });
-        const reg = await w.navigator.serviceWorker.getRegistration(scope);
+        const reg = await frame.contentWindow.navigator.serviceWorker.getRegistration(scope);
         return await reg.unregister();
       } finally {
         frame.remove();
       }
+    },
+    // The usual kill switch, in a frame that loads bgfetch: unregister() without waiting for it, and
+    // navigate away at once. Resolves once the frame has left.
+    async unregisterAndLeave(scope) {
+      const frame = await bgfetchFrame();
+      const w = frame.contentWindow;
+      const reg = await w.navigator.serviceWorker.getRegistration(scope);
+      const left = new Promise((resolve) => { frame.onload = resolve; });
+      reg.unregister();
+      w.location.href = '/plain.html?left';
+      await left;
+      frame.remove();
+      return true;
+    },
+    // Whether the browser holds a registration of exactly scope.
+    async registered(scope) {
+      const reg = await navigator.serviceWorker.getRegistration(scope);
+      return !!reg && reg.scope === new URL(scope, location.href).href;
+    },
+    // Unregisters scope's registration twice while a frame it controls keeps it, and its worker,
+    // until the frame goes (closeFrame): [first answer, second answer].
+    async unregisterTwice(scope) {
+      const frame = Object.assign(document.createElement('iframe'), { id: 'controlled', src: scope + 'client' });
+      await new Promise((resolve) => { frame.onload = resolve; document.body.appendChild(frame); });
+      if (!frame.contentWindow.navigator.serviceWorker.controller) throw new Error('no client in ' + scope);
+      const reg = await navigator.serviceWorker.getRegistration(scope);
+      return [await reg.unregister(), await reg.unregister()];
+    },
+    closeFrame(id) {
+      document.getElementById(id).remove();
+      return true;
     },
     // The worker of scope unregisters itself and then calls fetch(id, requests): {ok, after}, where
     // after is the error's name or 'resolved'.

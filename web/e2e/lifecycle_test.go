@@ -190,6 +190,44 @@ func unregisteredElsewhereWhileStopped(s *session, stop func()) {
 	s.notRecreated(scope)
 }
 
+// The usual kill switch: unregister() without waiting, then leave the page at once. The browser's
+// unregister must not wait for the worker's answer and the database's deletion the page would not
+// live to see: the registration goes, as it does natively. stop (nil where the browser cannot)
+// stops the worker first, whose start then makes that wait longest.
+func unregisterAndLeave(s *session, stop func()) {
+	t := s.t
+	const scope = "/kill/"
+	path := s.downloading("kill", scope, 2<<20) // 32 MiB: 16 s
+	if stop != nil {
+		stop()
+	}
+	s.eval(nil, `harness.unregisterAndLeave(%s)`, js(scope))
+	require.Eventually(t, func() bool {
+		var registered bool
+		s.eval(&registered, `harness.registered(%s)`, js(scope))
+		return !registered
+	}, 5*time.Second, 50*time.Millisecond, "the registration is gone")
+	if stop == nil {
+		s.storageWiped("kill", path)
+	}
+	s.notRecreated(scope)
+}
+
+// A second unregister() of a registration a client keeps (the browser answers false: it is gone)
+// leaves its worker retired: it used to start its engine again, creating the database anew.
+func unregisterTwice(s *session) {
+	t := s.t
+	const scope = "/twice/"
+	s.eval(nil, `harness.start("twice", ["/files/1k.bin"], {}, %s)`, js(scope))
+	_, worker := s.finished("twice", time.Minute)
+	require.Equal(t, "backgroundfetchsuccess", worker.Event)
+	var answers []bool
+	s.eval(&answers, `harness.unregisterTwice(%s)`, js(scope))
+	require.Equal(t, []bool{true, false}, answers)
+	s.notRecreated(scope)
+	s.eval(nil, `harness.closeFrame("controlled")`)
+}
+
 // The engine's database deleted while its worker is stopped (an application clearing its storage):
 // the next engine knows nothing of the fetch, and the page's registration fails with fetch-error
 // once that engine's roll call has been answered. It used to stay unsettled for good.

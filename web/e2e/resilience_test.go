@@ -48,6 +48,7 @@ func TestResilience(t *testing.T) {
 		pagesOnly(run)
 		run("IdleWorkerUnregistered", func(s *session) { idleWorkerUnregistered(s, stop) })
 		run("UnregisteredElsewhereWhileStopped", func(s *session) { unregisteredElsewhereWhileStopped(s, stop) })
+		run("UnregisterAndLeaveWhileStopped", func(s *session) { unregisterAndLeave(s, stop) })
 		run("DatabaseDeletedWhileStopped", func(s *session) { databaseDeletedWhileStopped(s, stop) })
 		run("SiteDataCleared", siteDataCleared)
 		t.Run("BrowserKilledAndRestarted", browserKilledAndRestarted)
@@ -86,6 +87,8 @@ func pagesOnly(run func(string, func(*session))) {
 	run("AdoptedInANewVersion", adoptedInANewVersion)
 	run("UnregisterEndsFetches", unregisterEndsFetches)
 	run("WorkerUnregistersItself", workerUnregistersItself)
+	run("UnregisterAndLeave", func(s *session) { unregisterAndLeave(s, nil) })
+	run("UnregisterTwice", unregisterTwice)
 }
 
 func networkFaults(run func(string, func(*session))) {

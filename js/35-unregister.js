@@ -1,0 +1,84 @@
+  // Unregistering ends the registration's fetches, as in Chromium: the worker is told first
+  // ('retired', while it can still be reached), so it neither starts its engine again nor takes new
+  // calls; then its engine's database is deleted while the worker still runs, so the engine fails
+  // every fetch not yet settled with fetch-error in every realm (js/60-worker.js) before the worker
+  // goes; then the browser unregisters. If that fails, 'kept' undoes the retirement. ended(reg) fails
+  // this realm's registrations of reg's unsettled fetches.
+  function installUnregister(ended) {
+    // Other realms' clients of the scope (tabs, frames) end theirs too: the engine that would have
+    // told them may not have started before the database went (a stopped worker, woken to be retired).
+    const endedElsewhere = (scope) => {
+      if (typeof BroadcastChannel !== 'function') return;
+      const c = new BroadcastChannel(channelName(scope));
+      c.postMessage({ bgfetch: 'unregistered' });
+      setTimeout(() => c.close(), 1000);
+    };
+    // The module kept for offline starts goes with the origin's last registration (a page can tell).
+    const forgetModule = () => {
+      const c = g.navigator.serviceWorker;
+      if (g.caches && c && typeof c.getRegistrations === 'function') { // windows only
+        c.getRegistrations().then((l) => l.length || g.caches.delete(MODULE_CACHE)).catch(() => {});
+      }
+    };
+    // Each worker answers once it has stopped opening the database (waited for at most a second); a
+    // worker may be this one: it receives its own message. One that runs an older bgfetch.js answers
+    // with an error, and gets the message as that version expects it. A redundant worker throws.
+    const tell = (workers, op) => Promise.all(workers.map((w) => new Promise((resolve) => {
+      const { port1, port2 } = new MessageChannel();
+      w.postMessage({ __bgfetch: { op } }, [port2]);
+      const timer = setTimeout(resolve, 1000);
+      port1.onmessage = (e) => {
+        clearTimeout(timer);
+        port1.close();
+        if (e.data && e.data.error) w.postMessage({ __bgfetch: { op } });
+        resolve();
+      };
+    }).catch(() => {})));
+    const unregister = ServiceWorkerRegistration.prototype.unregister;
+    Object.defineProperty(ServiceWorkerRegistration.prototype, 'unregister', {
+      enumerable: true, configurable: true, writable: true,
+      value: { unregister() {
+        let native = null;
+        const unregisterNow = () => native || (native = unregister.call(this));
+        let drop = null; // the database's deletion, once asked (waited for at most a second)
+        const deleteDatabase = (name) => drop || (drop = new Promise((resolve) => {
+          const req = g.indexedDB.deleteDatabase(name);
+          req.onsuccess = req.onerror = req.onblocked = resolve;
+          setTimeout(resolve, 1000);
+        }).catch(() => {}));
+        let workers = [];
+        let leaving = null;
+        let deleted = null;
+        try {
+          if (g.indexedDB && this instanceof ServiceWorkerRegistration) {
+            // A waiting or installing version may run an engine too, once the active one's ends.
+            workers = [this.active, this.waiting, this.installing].filter(Boolean);
+            // A stopped worker the message wakes opens (creates) the database as it starts: deleted
+            // only after its answer, or the browser may stop it, as redundant, with the database made.
+            const name = 'bgfetch ' + this.scope;
+            deleted = tell(workers, 'retired').then(() => deleteDatabase(name));
+            // A page that leaves meanwhile (unregister(), then location.reload()) unregisters at once, as
+            // the browser's own unregister() would have: the worker deletes the database itself.
+            if (isWindow) {
+              leaving = () => { deleteDatabase(name); unregisterNow(); };
+              g.addEventListener('pagehide', leaving);
+            }
+          }
+        } catch (e) { /* no IndexedDB here, or not a registration: unregister as the browser does */ }
+        const left = () => { if (leaving) g.removeEventListener('pagehide', leaving); };
+        const done = deleted ? deleted.then(unregisterNow) : unregisterNow();
+        return done.then((ok) => {
+          // false: unregistered already (by another page, say), the database gone all the same.
+          left();
+          ended(this);
+          endedElsewhere(this.scope);
+          forgetModule();
+          return ok;
+        }, (e) => {
+          left();
+          tell(workers, 'kept');
+          throw e;
+        });
+      } }.unregister,
+    });
+  }
