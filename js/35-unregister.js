@@ -34,6 +34,23 @@
         resolve();
       };
     }).catch(() => {})));
+    // A registration registered again before the browser removed it (a page it controls kept it) is
+    // kept, with the same worker: register() tells that worker 'kept', so it takes calls again. Only a
+    // worker this realm retired is told, so a page load's register() does not wake a stopped worker.
+    const retiredWorkers = new WeakSet();
+    if (typeof ServiceWorkerContainer === 'function') {
+      const register = ServiceWorkerContainer.prototype.register;
+      Object.defineProperty(ServiceWorkerContainer.prototype, 'register', {
+        enumerable: true, configurable: true, writable: true,
+        value: { register(scriptURL) { // one named argument: length 1, as in WebIDL
+          return register.apply(this, arguments).then((reg) => {
+            const kept = [reg.active, reg.waiting, reg.installing].filter((w) => w && retiredWorkers.delete(w));
+            if (kept.length) tell(kept, 'kept');
+            return reg;
+          });
+        } }.register,
+      });
+    }
     const unregister = ServiceWorkerRegistration.prototype.unregister;
     Object.defineProperty(ServiceWorkerRegistration.prototype, 'unregister', {
       enumerable: true, configurable: true, writable: true,
@@ -70,6 +87,7 @@
         return done.then((ok) => {
           // false: unregistered already (by another page, say), the database gone all the same.
           left();
+          for (const w of workers) retiredWorkers.add(w);
           ended(this);
           endedElsewhere(this.scope);
           forgetModule();

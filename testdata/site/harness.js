@@ -59,6 +59,14 @@
     });
   }
 
+  // A frame in scope, controlled by its worker (id 'controlled': harness.closeFrame removes it).
+  async function controlledFrame(scope) {
+    const frame = Object.assign(document.createElement('iframe'), { id: 'controlled', src: scope + 'client' });
+    await new Promise((resolve) => { frame.onload = resolve; document.body.appendChild(frame); });
+    if (!frame.contentWindow.navigator.serviceWorker.controller) throw new Error('no client in ' + scope);
+    return frame;
+  }
+
   // A frame of the origin that loads bgfetch, as another tab would.
   async function bgfetchFrame() {
     const frame = Object.assign(document.createElement('iframe'), { src: '/plain.html' });
@@ -275,11 +283,19 @@
     // Unregisters scope's registration twice while a frame it controls keeps it, and its worker,
     // until the frame goes (closeFrame): [first answer, second answer].
     async unregisterTwice(scope) {
-      const frame = Object.assign(document.createElement('iframe'), { id: 'controlled', src: scope + 'client' });
-      await new Promise((resolve) => { frame.onload = resolve; document.body.appendChild(frame); });
-      if (!frame.contentWindow.navigator.serviceWorker.controller) throw new Error('no client in ' + scope);
+      await controlledFrame(scope);
       const reg = await navigator.serviceWorker.getRegistration(scope);
       return [await reg.unregister(), await reg.unregister()];
+    },
+    // Unregisters scope's registration while a frame it controls keeps it, then registers the test
+    // worker again, which revives it: [unregister's answer, whether the same worker came back].
+    async unregisterThenRegister(scope) {
+      await controlledFrame(scope);
+      const reg = await navigator.serviceWorker.getRegistration(scope);
+      const worker = reg.active;
+      const ok = await reg.unregister();
+      const again = await registration(scope);
+      return [ok, again.active === worker];
     },
     closeFrame(id) {
       document.getElementById(id).remove();

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -225,6 +226,28 @@ func unregisterTwice(s *session) {
 	s.eval(&answers, `harness.unregisterTwice(%s)`, js(scope))
 	require.Equal(t, []bool{true, false}, answers)
 	s.notRecreated(scope)
+	s.eval(nil, `harness.closeFrame("controlled")`)
+}
+
+// unregister() and then register() again while a frame keeps the registration: Chromium keeps it,
+// with the same (retired) worker, which takes calls again (fetch() used to reject with TypeError);
+// Firefox and WebKit install a new worker. Either way a new fetch completes.
+func registerAgain(s *session) {
+	t := s.t
+	const scope = "/again/"
+	s.eval(nil, `harness.start("before", ["/files/1k.bin"], {}, %s)`, js(scope))
+	_, worker := s.finished("before", time.Minute)
+	require.Equal(t, "backgroundfetchsuccess", worker.Event)
+	var answers []bool
+	s.eval(&answers, `harness.unregisterThenRegister(%s)`, js(scope))
+	require.Len(t, answers, 2)
+	require.True(t, answers[0], "unregistered")
+	if strings.HasPrefix(s.cfg.name, "chromium") {
+		require.True(t, answers[1], "Chromium keeps the registration with the same worker")
+	}
+	s.eval(nil, `harness.start("again", ["/files/1k.bin"], {}, %s)`, js(scope))
+	_, worker = s.finished("again", time.Minute)
+	assert.Equal(t, "backgroundfetchsuccess", worker.Event)
 	s.eval(nil, `harness.closeFrame("controlled")`)
 }
 

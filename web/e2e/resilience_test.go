@@ -89,6 +89,7 @@ func pagesOnly(run func(string, func(*session))) {
 	run("WorkerUnregistersItself", workerUnregistersItself)
 	run("UnregisterAndLeave", func(s *session) { unregisterAndLeave(s, nil) })
 	run("UnregisterTwice", unregisterTwice)
+	run("RegisteredAgainBeforeItWent", registerAgain)
 }
 
 func networkFaults(run func(string, func(*session))) {
