@@ -75,9 +75,10 @@
             const name = 'bgfetch ' + this.scope;
             deleted = tell(workers, 'retired').then(() => deleteDatabase(name));
             // A page that leaves meanwhile (unregister(), then location.reload()) unregisters at once, as
-            // the browser's own unregister() would have: the worker deletes the database itself.
+            // the browser's own unregister() would have (the worker deletes the database itself), and
+            // tells the other pages now: it will not see the answer.
             if (isWindow) {
-              leaving = () => { deleteDatabase(name); unregisterNow(); };
+              leaving = () => { deleteDatabase(name); unregisterNow(); endedElsewhere(this.scope); };
               g.addEventListener('pagehide', leaving);
             }
           }

@@ -45,6 +45,7 @@
         const d = e.data;
         if (d && d.bgfetch === 'unregistered') { // by another realm: the stored data is gone
           c.ended();
+          dropOrphan(registration.scope, 5);
           return;
         }
         if (d && d.bgfetch === 'rollcall') {
@@ -67,6 +68,18 @@
       };
       clients.set(registration.scope, c);
       return c;
+    }
+
+    // The database of a scope the browser no longer registers belongs to no engine. One left by an
+    // unregister() that could not finish (its page left, and WebKit stopped the worker before it
+    // deleted it) is deleted by a page that hears of it, asking again while the registration goes.
+    function dropOrphan(scope, tries) {
+      const sw = g.navigator.serviceWorker;
+      if (!sw || !g.indexedDB) return;
+      sw.getRegistration(scope).then((reg) => {
+        if (!reg || reg.scope !== scope) indexedDB.deleteDatabase('bgfetch ' + scope);
+        else if (tries > 1) setTimeout(() => dropOrphan(scope, tries - 1), 1000);
+      }, () => {});
     }
 
     function pageTransport(c) {
@@ -95,6 +108,10 @@
     const wake = () => {
       const stored = g.indexedDB && indexedDB.databases ? indexedDB.databases().then((dbs) => new Set(dbs.map((d) => d.name)), () => null) : Promise.resolve(null);
       Promise.all([container.getRegistrations(), stored]).then(([regs, names]) => {
+        const scopes = new Set(regs.map((r) => r.scope));
+        for (const name of names || []) { // and so is one whose registration went another way
+          if (name.startsWith('bgfetch ') && !scopes.has(name.slice(8))) indexedDB.deleteDatabase(name);
+        }
         for (const reg of regs) {
           if (!reg.active || (names && !names.has('bgfetch ' + reg.scope))) continue;
           const c = clientFor(reg); // hears updates, so a fetch started elsewhere is kept alive too
