@@ -14,9 +14,11 @@ var (
 	errTotalExceeded = errors.New("downloadTotal exceeded")
 	// errSegmentDue interrupts a read to store the segment held (storeBody).
 	errSegmentDue = errors.New("segment due")
-	// errNoRangeResponse marks a cross-origin resume that got no response at all: a server that
-	// refuses the preflight its Range and If-Range headers need fails it this way every time.
-	errNoRangeResponse = errors.New("no response to a cross-origin range request")
+	// errNoRangeResponse marks a cross-origin resume that got no response at all, or not a byte of
+	// its body: a server that refuses the preflight its Range and If-Range headers need fails it the
+	// first way every time, and one serving an encoded file (CORS hides Content-Encoding, and the
+	// range counts decoded bytes) sends a slice of it the browser cannot decode, the second way.
+	errNoRangeResponse = errors.New("nothing from a cross-origin range request")
 	// errOverran marks a body longer than its response declared.
 	errOverran = errors.New("more bytes than the response declared")
 )
@@ -77,8 +79,8 @@ func (e *Engine) completeRecord(f *bgFetch, i int, release func()) (result strin
 		if !progress {
 			failures++
 		}
-		// Range requests that get no answer may be refused their preflight: rather than fail the
-		// record, its last try asks for the whole body, and so do the tries after it.
+		// Cross-origin range requests that get nothing (errNoRangeResponse) may never work: rather
+		// than fail the record, its last try asks for the whole body, and so do the tries after it.
 		if errors.Is(err, errNoRangeResponse) && failures == e.cfg.MaxAttempts-1 {
 			noRange = true
 		}
@@ -250,6 +252,8 @@ func (e *Engine) attempt(f *bgFetch, i int, whole int64, noRange bool, release f
 			return ReasonDownloadTotalExceeded, nil
 		case IsQuotaExceeded(err):
 			return ReasonQuotaExceeded, nil
+		case resp.Status == 206 && rec.Response.Type == "cors" && rec.Stored == rangeStart:
+			err = errors.Join(errNoRangeResponse, err)
 		}
 		return "", retryIf(retryable, wd.stalled(err))
 	}

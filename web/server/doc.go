@@ -4,7 +4,8 @@
 //
 //	GET|HEAD /files/<size>[.ext]  deterministic bytes (size: digits + optional k/m/g), Range/If-Range aware;
 //	                              query: v (version, default 1), rate, ignore-range, drop, stall, status,
-//	                              header=Name:Value (repeatable), nocors (no CORS headers), gzip (Content-Encoding),
+//	                              header=Name:Value (repeatable), nocors (no CORS headers), gzip (Content-Encoding; Range
+//	                              and drop/stall count the encoded bytes, as for a file stored encoded),
 //	                              change=<v> (after the drop/stall fired, serve version v: the resource changed),
 //	                              nopreflight (OPTIONS is refused: cross-origin Range requests fail),
 //	                              length=<n> (a 200 goes chunked yet declares Content-Length n)

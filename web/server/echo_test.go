@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"compress/gzip"
+	"fmt"
 	"io"
 	"net/http"
 	"testing"
@@ -58,4 +59,29 @@ func TestGzipServesTheSameContentEncoded(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, expected(t, "/files/100k", "", 100<<10, 0, 100<<10), body)
 	assert.NotEqual(t, int64(100<<10), resp.ContentLength, "the length on the wire is the encoded one")
+}
+
+func TestGzipRangesCountTheEncodedBytes(t *testing.T) {
+	f := newFixture(t, server.Options{})
+	get := func(rng string) *http.Response {
+		req, err := http.NewRequest(http.MethodGet, f.ts.URL+"/files/100k?gzip", nil)
+		require.NoError(t, err)
+		req.Header.Set("Accept-Encoding", "gzip")
+		if rng != "" {
+			req.Header.Set("Range", rng)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		t.Cleanup(func() { resp.Body.Close() })
+		return resp
+	}
+	whole, err := io.ReadAll(get("").Body)
+	require.NoError(t, err)
+	resp := get("bytes=100-")
+	assert.Equal(t, http.StatusPartialContent, resp.StatusCode)
+	assert.Equal(t, "gzip", resp.Header.Get("Content-Encoding"))
+	assert.Equal(t, fmt.Sprintf("bytes 100-%d/%d", len(whole)-1, len(whole)), resp.Header.Get("Content-Range"))
+	part, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	assert.Equal(t, whole[100:], part, "a slice of the encoding, as a server storing the file encoded sends")
 }

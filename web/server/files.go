@@ -55,9 +55,16 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "no-store")
 	extraHeaders(h, r)
 
-	if r.URL.Query().Has("gzip") && f.status == 0 && r.Method == http.MethodGet && size <= maxGzipSize {
-		serveGzip(w, c, size) // content-coded: the body's length is not the resource's
-		return
+	var body ranged = c
+	gzipped := r.URL.Query().Has("gzip") && f.status == 0 && r.Method == http.MethodGet && size <= maxGzipSize
+	if gzipped { // content-coded, as a file stored encoded (S3, CDNs): ranges and faults count its encoded bytes
+		enc, err := gzipContent(c, size)
+		if err != nil {
+			http.Error(w, "gzip failed", http.StatusInternalServerError)
+			return
+		}
+		h.Set("Content-Encoding", "gzip")
+		body, size = enc, int64(len(enc))
 	}
 	status, start, end := http.StatusOK, int64(0), size
 	switch {
@@ -88,7 +95,7 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if status == http.StatusOK && r.Method == http.MethodGet && f.length >= 0 {
+	if status == http.StatusOK && r.Method == http.MethodGet && f.length >= 0 && !gzipped {
 		serveChunked(lw, c, size, f.length)
 		return
 	}
@@ -97,11 +104,24 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodHead {
 		return
 	}
-	s.writeBody(w, r, c, start, end, f)
+	s.writeBody(w, r, body, start, end, f)
+}
+
+// ranged is a body that can be written from any offset: the file's content, or its encoding.
+type ranged interface {
+	writeRange(w io.Writer, start, end int64) (int64, error)
+}
+
+// encoded is a body held in memory (a gzip encoding).
+type encoded []byte
+
+func (e encoded) writeRange(w io.Writer, start, end int64) (int64, error) {
+	n, err := w.Write(e[start:end])
+	return int64(n), err
 }
 
 // writeBody streams content[start:end) through the rate, drop and stall faults.
-func (s *Server) writeBody(w http.ResponseWriter, r *http.Request, c *Content, start, end int64, f faults) {
+func (s *Server) writeBody(w http.ResponseWriter, r *http.Request, c ranged, start, end int64, f faults) {
 	rc := http.NewResponseController(w)
 	var out io.Writer = w
 	if f.rate > 0 {
@@ -154,16 +174,15 @@ func bodyAllowed(status int) bool {
 	return status != http.StatusNoContent && status != http.StatusNotModified
 }
 
-// serveGzip sends the whole content with Content-Encoding: gzip.
-func serveGzip(w http.ResponseWriter, c *Content, size int64) {
+// gzipContent is the content gzip-encoded: the same bytes for the same content (no name, no time).
+func gzipContent(c *Content, size int64) (encoded, error) {
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
-	if _, err := c.writeRange(zw, 0, size); err != nil || zw.Close() != nil {
-		http.Error(w, "gzip failed", http.StatusInternalServerError)
-		return
+	if _, err := c.writeRange(zw, 0, size); err != nil {
+		return nil, err
 	}
-	w.Header().Set("Content-Encoding", "gzip")
-	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(buf.Bytes())
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
