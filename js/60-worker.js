@@ -274,9 +274,10 @@
       return new TypeError('The service worker registration has been unregistered.');
     }
 
-    // unregister() (js/30-manager.js) says 'retired' and waits for the answer before it deletes the
-    // database, and says 'kept' if the browser's unregister then fails. The worker deletes it too, for
-    // an unregister() that gave up waiting while this worker started (its early open came after).
+    // unregister() (js/35-unregister.js) says 'retired' and waits for the answer before it deletes the
+    // database; it says 'kept' if the browser's unregister then fails, and so does a register() that
+    // keeps this worker's registration. The worker deletes the database too, for an unregister() that
+    // gave up waiting while this worker started (its early open came after).
     function retirement(op) {
       if (op === 'retired' && !retired) {
         retired = true;

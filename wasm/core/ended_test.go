@@ -141,67 +141,47 @@ func TestSettledFetchReleasesItsContext(t *testing.T) {
 	require.Eventually(t, func() bool { return f.ctx.Err() != nil }, 5*time.Second, 5*time.Millisecond)
 }
 
-// A cross-origin resume that never gets a response (a server refusing the preflight that Range
-// and If-Range need) does not fail the record: its last try asks for the whole body.
-func TestRefusedCrossOriginRangeFallsBackToTheWholeBody(t *testing.T) {
-	body := pattern(100, 3)
-	var ranges []int64
-	var mu sync.Mutex
-	head := func(status int, extra ...[2]string) *Response {
-		return &Response{Status: status, Type: "cors", Headers: append([][2]string{{"Last-Modified", "Sat, 21 Nov 2026 10:00:00 GMT"}}, extra...)}
-	}
-	h := newFuncHarness(t, fetchFunc(func(from int64) (*Response, Body, error) {
-		mu.Lock()
-		ranges = append(ranges, from)
-		n := len(ranges)
-		mu.Unlock()
-		switch {
-		case n == 1: // the connection drops after 40 bytes
-			return head(200), &listBody{chunks: [][]byte{body[:40]}, err: errors.New("TypeError: network error")}, nil
-		case from > 0: // every range request: the preflight is refused
+// A cross-origin resume that gets nothing does not fail the record: its last try asks for the whole
+// body. Either no response at all (a server refusing the preflight that Range and If-Range need), or
+// a 206 whose body fails before its first byte (an encoded file: CORS hides its Content-Encoding,
+// the range counted decoded bytes, and the browser cannot decode the slice).
+func TestCrossOriginResumesThatGetNothingFallBackToTheWholeBody(t *testing.T) {
+	lastModified := [2]string{"Last-Modified", "Sat, 21 Nov 2026 10:00:00 GMT"}
+	for name, resume := range map[string]func() (*Response, Body, error){
+		"refused preflight": func() (*Response, Body, error) {
 			return nil, nil, errors.New("TypeError: Failed to fetch")
-		}
-		return head(200), &listBody{chunks: [][]byte{body}}, nil
-	}))
-	hold := h.rec.holdEvents()
-	snap, err := h.e.Fetch(context.Background(), "x", []Request{get("https://b/x")}, nil, Options{})
-	require.NoError(t, err)
-	final := h.waitWithBody(t, hold, snap.UniqueID, body)
-	assert.Equal(t, ResultSuccess, final.Result)
-	mu.Lock()
-	defer mu.Unlock()
-	assert.Equal(t, []int64{0, 40, 40, 0}, ranges, "two refused resumes, then the whole body")
-}
-
-// A cross-origin resume whose 206 fails before its first byte (an encoded file: CORS hides its
-// Content-Encoding, the range counted decoded bytes, and the browser cannot decode the slice) does
-// not fail the record either: its last try asks for the whole body.
-func TestUndecodableCrossOriginRangeFallsBackToTheWholeBody(t *testing.T) {
-	body := pattern(100, 3)
-	var ranges []int64
-	var mu sync.Mutex
-	head := func(status int, extra ...[2]string) *Response {
-		return &Response{Status: status, Type: "cors", Headers: append([][2]string{{"Last-Modified", "Sat, 21 Nov 2026 10:00:00 GMT"}}, extra...)}
+		},
+		"undecodable 206": func() (*Response, Body, error) {
+			head := &Response{Status: 206, Type: "cors", Headers: [][2]string{lastModified, {"Content-Range", "bytes 40-99/100"}}}
+			return head, &listBody{err: errors.New("TypeError: Decoding failed.")}, nil
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			body := pattern(100, 3)
+			var ranges []int64
+			var mu sync.Mutex
+			head := &Response{Status: 200, Type: "cors", Headers: [][2]string{lastModified}}
+			h := newFuncHarness(t, fetchFunc(func(from int64) (*Response, Body, error) {
+				mu.Lock()
+				ranges = append(ranges, from)
+				n := len(ranges)
+				mu.Unlock()
+				switch {
+				case n == 1: // the connection drops after 40 bytes
+					return head, &listBody{chunks: [][]byte{body[:40]}, err: errors.New("TypeError: network error")}, nil
+				case from > 0:
+					return resume()
+				}
+				return head, &listBody{chunks: [][]byte{body}}, nil
+			}))
+			hold := h.rec.holdEvents()
+			snap, err := h.e.Fetch(context.Background(), "x", []Request{get("https://b/x")}, nil, Options{})
+			require.NoError(t, err)
+			final := h.waitWithBody(t, hold, snap.UniqueID, body)
+			assert.Equal(t, ResultSuccess, final.Result)
+			mu.Lock()
+			defer mu.Unlock()
+			assert.Equal(t, []int64{0, 40, 40, 0}, ranges, "two resumes that got nothing, then the whole body")
+		})
 	}
-	h := newFuncHarness(t, fetchFunc(func(from int64) (*Response, Body, error) {
-		mu.Lock()
-		ranges = append(ranges, from)
-		n := len(ranges)
-		mu.Unlock()
-		switch {
-		case n == 1: // the connection drops after 40 bytes
-			return head(200), &listBody{chunks: [][]byte{body[:40]}, err: errors.New("TypeError: network error")}, nil
-		case from > 0: // a valid 206 whose body the browser fails to decode
-			return head(206, [2]string{"Content-Range", "bytes 40-99/100"}), &listBody{err: errors.New("TypeError: Decoding failed.")}, nil
-		}
-		return head(200), &listBody{chunks: [][]byte{body}}, nil
-	}))
-	hold := h.rec.holdEvents()
-	snap, err := h.e.Fetch(context.Background(), "x", []Request{get("https://b/x")}, nil, Options{})
-	require.NoError(t, err)
-	final := h.waitWithBody(t, hold, snap.UniqueID, body)
-	assert.Equal(t, ResultSuccess, final.Result)
-	mu.Lock()
-	defer mu.Unlock()
-	assert.Equal(t, []int64{0, 40, 40, 0}, ranges, "two undecodable resumes, then the whole body")
 }

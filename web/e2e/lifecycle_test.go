@@ -162,9 +162,7 @@ func workerUnregistersItself(s *session) {
 func idleWorkerUnregistered(s *session, stop func()) {
 	t := s.t
 	const scope = "/idle/"
-	s.eval(nil, `harness.start("idle", ["/files/1k.bin"], {}, %s)`, js(scope))
-	_, worker := s.finished("idle", time.Minute)
-	require.Equal(t, "backgroundfetchsuccess", worker.Event)
+	s.smallFetchSucceeds("idle", scope)
 	stop()
 	var ok bool
 	s.eval(&ok, `harness.unregister(%s)`, js(scope))
@@ -219,9 +217,7 @@ func unregisterAndLeave(s *session, stop func()) {
 func unregisterTwice(s *session) {
 	t := s.t
 	const scope = "/twice/"
-	s.eval(nil, `harness.start("twice", ["/files/1k.bin"], {}, %s)`, js(scope))
-	_, worker := s.finished("twice", time.Minute)
-	require.Equal(t, "backgroundfetchsuccess", worker.Event)
+	s.smallFetchSucceeds("twice", scope)
 	var answers []bool
 	s.eval(&answers, `harness.unregisterTwice(%s)`, js(scope))
 	require.Equal(t, []bool{true, false}, answers)
@@ -235,9 +231,7 @@ func unregisterTwice(s *session) {
 func registerAgain(s *session) {
 	t := s.t
 	const scope = "/again/"
-	s.eval(nil, `harness.start("before", ["/files/1k.bin"], {}, %s)`, js(scope))
-	_, worker := s.finished("before", time.Minute)
-	require.Equal(t, "backgroundfetchsuccess", worker.Event)
+	s.smallFetchSucceeds("before", scope)
 	var answers []bool
 	s.eval(&answers, `harness.unregisterThenRegister(%s)`, js(scope))
 	require.Len(t, answers, 2)
@@ -245,9 +239,7 @@ func registerAgain(s *session) {
 	if strings.HasPrefix(s.cfg.name, "chromium") {
 		require.True(t, answers[1], "Chromium keeps the registration with the same worker")
 	}
-	s.eval(nil, `harness.start("again", ["/files/1k.bin"], {}, %s)`, js(scope))
-	_, worker = s.finished("again", time.Minute)
-	assert.Equal(t, "backgroundfetchsuccess", worker.Event)
+	s.smallFetchSucceeds("again", scope)
 	s.eval(nil, `harness.closeFrame("controlled")`)
 }
 
@@ -270,6 +262,14 @@ func databaseDeletedWhileStopped(s *session, stop func()) {
 		s.eval(&cur, `harness.current("cleared")`)
 		return cur.Result == "failure" && cur.FailureReason == "fetch-error" && !cur.RecordsAvailable
 	}, 15*time.Second, 100*time.Millisecond, "the page's registration fails")
+}
+
+// smallFetchSucceeds fetches a 1 KiB file as id in scope and requires its backgroundfetchsuccess.
+func (s *session) smallFetchSucceeds(id, scope string) {
+	s.t.Helper()
+	s.eval(nil, `harness.start(%s, ["/files/1k.bin"], {}, %s)`, js(id), js(scope))
+	_, worker := s.finished(id, time.Minute)
+	require.Equal(s.t, "backgroundfetchsuccess", worker.Event)
 }
 
 // notRecreated checks that scope's database, deleted by unregister(), stays deleted.
