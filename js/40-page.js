@@ -45,7 +45,7 @@
         const d = e.data;
         if (d && d.bgfetch === 'unregistered') { // by another realm: the stored data is gone
           c.ended();
-          dropOrphan(registration.scope, 5);
+          dropOrphan(c.registration);
           return;
         }
         if (d && d.bgfetch === 'rollcall') {
@@ -71,15 +71,21 @@
     }
 
     // The database of a scope the browser no longer registers belongs to no engine. One left by an
-    // unregister() that could not finish (its page left, and WebKit stopped the worker before it
-    // deleted it) is deleted by a page that hears of it, asking again while the registration goes.
-    function dropOrphan(scope, tries) {
+    // unregister() that could not finish (its page left, and the browser stopped the worker before it
+    // deleted it) is deleted by a page that hears of it, once the registration's workers are gone: one
+    // woken to be retired may have created it again as it started.
+    function dropOrphan(reg) {
       const sw = g.navigator.serviceWorker;
       if (!sw || !g.indexedDB) return;
-      sw.getRegistration(scope).then((reg) => {
-        if (!reg || reg.scope !== scope) indexedDB.deleteDatabase('bgfetch ' + scope);
-        else if (tries > 1) setTimeout(() => dropOrphan(scope, tries - 1), 1000);
-      }, () => {});
+      const gone = (w) => new Promise((resolve) => {
+        if (w.state === 'redundant') resolve();
+        w.addEventListener('statechange', () => { if (w.state === 'redundant') resolve(); });
+        setTimeout(resolve, 1000); // a kept registration's workers stay: getRegistration() tells
+      });
+      Promise.all([reg.active, reg.waiting, reg.installing].filter(Boolean).map(gone))
+        .then(() => delay(500)) // the browser's stop of a worker still starting
+        .then(() => sw.getRegistration(reg.scope))
+        .then((r) => { if (!r || r.scope !== reg.scope) indexedDB.deleteDatabase('bgfetch ' + reg.scope); }, () => {});
     }
 
     function pageTransport(c) {
