@@ -75,10 +75,11 @@
             const name = 'bgfetch ' + this.scope;
             deleted = tell(workers, 'retired').then(() => deleteDatabase(name));
             // A page that leaves meanwhile (unregister(), then location.reload()) unregisters at once, as
-            // the browser's own unregister() would have (the worker deletes the database itself), and
-            // tells the other pages now: it will not see the answer.
+            // the browser's own unregister() would have, and tells the other pages now: it will not see
+            // the answer. The told worker, and pages (js/40-page.js), delete the database: a deletion
+            // asked by a page being unloaded may be left pending, holding up every later open of it.
             if (isWindow) {
-              leaving = () => { deleteDatabase(name); unregisterNow(); endedElsewhere(this.scope); };
+              leaving = () => { unregisterNow(); endedElsewhere(this.scope); };
               g.addEventListener('pagehide', leaving);
             }
           }

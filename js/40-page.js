@@ -133,10 +133,23 @@
 
   // holdsFetches reports whether the engine's database stores any fetch (active, or with its event
   // still to settle). A database that cannot be opened holds none; one that cannot be read may.
+  // Its own connection, closed at once: a cached one left open by a page that is going away (an
+  // unregister() then a navigation) would hold up the database's deletion until the page is freed.
   function holdsFetches(name) {
-    return openDatabase(name).then((db) => new Promise((resolve) => {
-      const req = db.transaction('fetches', 'readonly').objectStore('fetches').count();
-      req.onsuccess = () => resolve(req.result > 0);
-      req.onerror = () => resolve(true);
-    })).then((some) => some, (e) => !(e instanceof TypeError));
+    return new Promise((resolve) => {
+      const open = indexedDB.open(name);
+      open.onupgradeneeded = () => open.transaction.abort(); // never create it from here
+      open.onerror = () => resolve(false);
+      open.onsuccess = () => {
+        const db = open.result;
+        const done = (some) => { db.close(); resolve(some); };
+        try {
+          const req = db.transaction('fetches', 'readonly').objectStore('fetches').count();
+          req.onsuccess = () => done(req.result > 0);
+          req.onerror = () => done(true);
+        } catch (e) {
+          done(true);
+        }
+      };
+    });
   }
