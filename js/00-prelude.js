@@ -20,6 +20,12 @@
     return new URL('.', new URL(src, g.location.href)).href;
   })();
 
+  // Declared before startEarly runs, which names the database.
+  const DATABASE_PREFIX = 'bgfetch ';
+  const databaseName = (scope) => DATABASE_PREFIX + scope; // the engine's database of a scope
+  // A registration's workers: a waiting or installing version may run an engine too.
+  const workersOf = (reg) => [reg.active, reg.waiting, reg.installing].filter(Boolean);
+
   // A worker starts fetching the module and opening its database before the rest of the shim is
   // evaluated: both are on the engine's start-up path.
   const early = isServiceWorker ? startEarly() : null;

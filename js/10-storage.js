@@ -4,19 +4,25 @@
 
   function openDatabase(name) {
     if (!databases.has(name)) {
-      databases.set(name, new Promise((resolve, reject) => {
-        const req = indexedDB.open(name);
-        req.onupgradeneeded = () => req.transaction.abort(); // never create it from here
-        req.onsuccess = () => {
-          const db = req.result;
-          db.onversionchange = () => { db.close(); databases.delete(name); };
-          db.onclose = () => databases.delete(name); // closed by the browser (site data cleared)
-          resolve(db);
-        };
-        req.onerror = () => { databases.delete(name); reject(new TypeError('The stored response is not available.')); };
-      }));
+      const opened = openExisting(name).then((db) => {
+        db.onversionchange = () => { db.close(); databases.delete(name); };
+        db.onclose = () => databases.delete(name); // closed by the browser (site data cleared)
+        return db;
+      });
+      opened.catch(() => databases.delete(name));
+      databases.set(name, opened);
     }
     return databases.get(name);
+  }
+
+  // openExisting opens a new connection to the engine's database name, never creating it.
+  function openExisting(name) {
+    return new Promise((resolve, reject) => {
+      const req = indexedDB.open(name);
+      req.onupgradeneeded = () => req.transaction.abort(); // never create it from here
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(new TypeError('The stored response is not available.'));
+    });
   }
 
   // readTransaction begins a read on the cached connection, or on a new one if the browser closed

@@ -44,7 +44,7 @@
         enumerable: true, configurable: true, writable: true,
         value: { register(scriptURL) { // one named argument: length 1, as in WebIDL
           return register.apply(this, arguments).then((reg) => {
-            const kept = [reg.active, reg.waiting, reg.installing].filter((w) => w && retiredWorkers.delete(w));
+            const kept = workersOf(reg).filter((w) => retiredWorkers.delete(w));
             if (kept.length) tell(kept, 'kept');
             return reg;
           });
@@ -68,11 +68,10 @@
         let deleted = null;
         try {
           if (g.indexedDB && this instanceof ServiceWorkerRegistration) {
-            // A waiting or installing version may run an engine too, once the active one's ends.
-            workers = [this.active, this.waiting, this.installing].filter(Boolean);
+            workers = workersOf(this);
             // A stopped worker the message wakes opens (creates) the database as it starts: deleted
             // only after its answer, or the browser may stop it, as redundant, with the database made.
-            const name = 'bgfetch ' + this.scope;
+            const name = databaseName(this.scope);
             deleted = tell(workers, 'retired').then(() => deleteDatabase(name));
             // A page that leaves meanwhile (unregister(), then location.reload()) unregisters at once, as
             // the browser's own unregister() would have, and tells the other pages now: it will not see

@@ -82,10 +82,10 @@
         w.addEventListener('statechange', () => { if (w.state === 'redundant') resolve(); });
         setTimeout(resolve, 1000); // a kept registration's workers stay: getRegistration() tells
       });
-      Promise.all([reg.active, reg.waiting, reg.installing].filter(Boolean).map(gone))
+      Promise.all(workersOf(reg).map(gone))
         .then(() => delay(500)) // the browser's stop of a worker still starting
         .then(() => sw.getRegistration(reg.scope))
-        .then((r) => { if (!r || r.scope !== reg.scope) indexedDB.deleteDatabase('bgfetch ' + reg.scope); }, () => {});
+        .then((r) => { if (!r || r.scope !== reg.scope) indexedDB.deleteDatabase(databaseName(reg.scope)); }, () => {});
     }
 
     function pageTransport(c) {
@@ -116,12 +116,12 @@
       Promise.all([container.getRegistrations(), stored]).then(([regs, names]) => {
         const scopes = new Set(regs.map((r) => r.scope));
         for (const name of names || []) { // and so is one whose registration went another way
-          if (name.startsWith('bgfetch ') && !scopes.has(name.slice(8))) indexedDB.deleteDatabase(name);
+          if (name.startsWith(DATABASE_PREFIX) && !scopes.has(name.slice(DATABASE_PREFIX.length))) indexedDB.deleteDatabase(name);
         }
         for (const reg of regs) {
-          if (!reg.active || (names && !names.has('bgfetch ' + reg.scope))) continue;
+          if (!reg.active || (names && !names.has(databaseName(reg.scope)))) continue;
           const c = clientFor(reg); // hears updates, so a fetch started elsewhere is kept alive too
-          holdsFetches('bgfetch ' + reg.scope).then((some) => {
+          holdsFetches(databaseName(reg.scope)).then((some) => {
             if (some) c.call('ping', {}).then((r) => { if (r && r.active) keepAlive(c); }, (e) => { if (e && e.transient) keepAlive(c); });
           });
         }
@@ -136,20 +136,9 @@
   // Its own connection, closed at once: a cached one left open by a page that is going away (an
   // unregister() then a navigation) would hold up the database's deletion until the page is freed.
   function holdsFetches(name) {
-    return new Promise((resolve) => {
-      const open = indexedDB.open(name);
-      open.onupgradeneeded = () => open.transaction.abort(); // never create it from here
-      open.onerror = () => resolve(false);
-      open.onsuccess = () => {
-        const db = open.result;
-        const done = (some) => { db.close(); resolve(some); };
-        try {
-          const req = db.transaction('fetches', 'readonly').objectStore('fetches').count();
-          req.onsuccess = () => done(req.result > 0);
-          req.onerror = () => done(true);
-        } catch (e) {
-          done(true);
-        }
-      };
-    });
+    return openExisting(name).then((db) => new Promise((resolve) => {
+      const req = db.transaction('fetches', 'readonly').objectStore('fetches').count();
+      req.onsuccess = () => resolve(req.result > 0);
+      req.onerror = () => resolve(true);
+    }).finally(() => db.close())).then((some) => some, (e) => !(e instanceof TypeError));
   }

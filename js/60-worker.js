@@ -8,7 +8,7 @@
   }
 
   function engineDatabase() {
-    return 'bgfetch ' + g.registration.scope;
+    return databaseName(g.registration.scope);
   }
 
   // A network failure falls back to the copy keepModule stored, so a worker restarted offline still

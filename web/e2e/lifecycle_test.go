@@ -181,11 +181,7 @@ func unregisteredElsewhereWhileStopped(s *session, stop func()) {
 	var ok bool
 	s.eval(&ok, `harness.unregisterElsewhere(%s)`, js(scope))
 	require.True(t, ok)
-	require.Eventually(t, func() bool {
-		var cur snapshot
-		s.eval(&cur, `harness.current("elsewhere")`)
-		return cur.Result == "failure" && cur.FailureReason == "fetch-error" && !cur.RecordsAvailable
-	}, 5*time.Second, 50*time.Millisecond, "this page's registration fails")
+	s.failsWithFetchError("elsewhere", 5*time.Second)
 	s.notRecreated(scope)
 }
 
@@ -257,11 +253,18 @@ func databaseDeletedWhileStopped(s *session, stop func()) {
 	var ids []string
 	s.eval(&ids, `harness.getIds(%s)`, js(scope)) // the worker starts again
 	assert.Empty(t, ids)
-	require.Eventually(t, func() bool {
+	s.failsWithFetchError("cleared", 15*time.Second)
+}
+
+// failsWithFetchError requires this page's registration id to fail with fetch-error, its records
+// unavailable (its data gone), within d.
+func (s *session) failsWithFetchError(id string, d time.Duration) {
+	s.t.Helper()
+	require.Eventually(s.t, func() bool {
 		var cur snapshot
-		s.eval(&cur, `harness.current("cleared")`)
+		s.eval(&cur, `harness.current(%s)`, js(id))
 		return cur.Result == "failure" && cur.FailureReason == "fetch-error" && !cur.RecordsAvailable
-	}, 15*time.Second, 100*time.Millisecond, "the page's registration fails")
+	}, d, 50*time.Millisecond, "the page's registration fails with fetch-error")
 }
 
 // smallFetchSucceeds fetches a 1 KiB file as id in scope and requires its backgroundfetchsuccess.
