@@ -3,6 +3,7 @@
 package bridge
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -178,6 +179,36 @@ func (b *body_) take(reply safejs.Value, from int) error {
 		b.queue = append(b.queue, Chunk{Value: v, N: s})
 	}
 	return nil
+}
+
+// Skip implements core.Body: the skipped bytes are copied into Go to be compared, and a chunk they
+// end inside is cut (a view of the rest, no copy).
+func (b *body_) Skip(ctx context.Context, want []byte) (bool, error) {
+	got := make([]byte, 0, len(want))
+	for len(got) < len(want) {
+		c, err := b.Next(ctx)
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		if err != nil {
+			return false, err
+		}
+		ch := c.(Chunk)
+		k := min(ch.N, len(want)-len(got))
+		part := make([]byte, k)
+		if _, err := safejs.CopyBytesToGo(part, ch.Value); err != nil {
+			return false, err
+		}
+		got = append(got, part...)
+		if k < ch.N {
+			rest, err := ch.Value.Call("subarray", k)
+			if err != nil {
+				return false, err
+			}
+			b.queue = append([]Chunk{{Value: rest, N: ch.N - k}}, b.queue...)
+		}
+	}
+	return bytes.Equal(got, want), nil
 }
 
 func (b *body_) Cancel() {

@@ -402,3 +402,31 @@ func TestFetchWholeReadFailureComesFromTheBody(t *testing.T) {
 	require.ErrorAs(t, err, &jsErr)
 	assert.Equal(t, "TypeError", jsErr.Name)
 }
+
+// Skip compares the body's first bytes with the stored tail a resume asks for again, and leaves
+// the rest of the body to read, from inside a chunk too.
+func TestFetchSkip(t *testing.T) {
+	for _, whole := range []int64{0, 1 << 20} { // streamed, and read whole by the browser (one chunk)
+		_, body, err := NewFetcher(testIO()).Fetch(testCtx(t), get(origin(t)+"/bytes?n=300000"), nil, 0, "", whole)
+		require.NoError(t, err)
+		same, err := body.Skip(testCtx(t), pattern(0, 4096))
+		require.NoError(t, err)
+		assert.True(t, same, "whole %d", whole)
+		assert.Equal(t, pattern(4096, 300000), readAll(t, body), "whole %d", whole)
+	}
+
+	_, body, err := NewFetcher(testIO()).Fetch(testCtx(t), get(origin(t)+"/bytes?n=300000"), nil, 0, "", 0)
+	require.NoError(t, err)
+	other := pattern(0, 4096)
+	other[4095]++
+	same, err := body.Skip(testCtx(t), other)
+	require.NoError(t, err)
+	assert.False(t, same, "one byte differs")
+	body.Cancel()
+
+	_, body, err = NewFetcher(testIO()).Fetch(testCtx(t), get(origin(t)+"/bytes?n=100"), nil, 0, "", 0)
+	require.NoError(t, err)
+	_, err = body.Skip(testCtx(t), pattern(0, 200))
+	assert.ErrorIs(t, err, io.ErrUnexpectedEOF, "the body ends inside the bytes asked again")
+	body.Cancel()
+}

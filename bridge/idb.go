@@ -329,6 +329,25 @@ func (s *Store) Body(ctx context.Context, uniqueID string, record int) (any, err
 	return v, nil
 }
 
+// Tail implements core.Store; the I/O helper reads the segment and slices it (js/55-io.js).
+func (s *Store) Tail(ctx context.Context, uniqueID string, record, generation, seq, n int) ([]byte, error) {
+	p, err := s.io.Call("tail", s.db, []any{uniqueID, record, generation, seq}, n)
+	if err != nil {
+		return nil, err
+	}
+	v, err := Await(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	size, err := v.Length()
+	if err != nil {
+		return nil, err
+	}
+	b := make([]byte, size)
+	_, err = safejs.CopyBytesToGo(b, v)
+	return b, err
+}
+
 // Delete implements core.Store.
 func (s *Store) Delete(ctx context.Context, uniqueID string) error {
 	return s.write(ctx, uniqueID, nil, opDelete, uniqueID)

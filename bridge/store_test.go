@@ -495,3 +495,26 @@ func TestStoreNewGenerationDropsTheEarlierOnes(t *testing.T) {
 	put(0, 3, 0) // a generation that stored nothing (2) is skipped over
 	assert.Equal(t, `[["u1",0,3,0],["u1",1,0,0]]`, keysIDB(t, db, "segments"))
 }
+
+// Tail reads back the last bytes of a stored segment, a Blob or a small body's bytes, for a resume
+// to ask for again.
+func TestStoreTail(t *testing.T) {
+	s, _ := openTestStore(t)
+	ctx := testCtx(t)
+	require.NoError(t, s.Create(ctx, "u1", created(`{"v":0}`), nil))
+	segs := []*core.Segment{
+		{Record: 0, Generation: 1, Seq: 2, Chunks: []core.Chunk{chunk(t, pattern(0, 70000)), chunk(t, pattern(70000, 70010))}},
+		{Record: 1, Chunks: []core.Chunk{chunk(t, pattern(0, 50))}, Small: true},
+	}
+	for _, seg := range segs {
+		require.NoError(t, s.Put(ctx, "u1", fetchDoc(`{"v":1}`), seg))
+	}
+	tail, err := s.Tail(ctx, "u1", 0, 1, 2, 4096)
+	require.NoError(t, err)
+	assert.Equal(t, pattern(70010-4096, 70010), tail, "a Blob's last bytes")
+	tail, err = s.Tail(ctx, "u1", 1, 0, 0, 4096)
+	require.NoError(t, err)
+	assert.Equal(t, pattern(0, 50), tail, "a segment shorter than asked, whole")
+	_, err = s.Tail(ctx, "u1", 0, 1, 3, 4096)
+	assert.Error(t, err, "no such segment")
+}

@@ -302,6 +302,14 @@
       },
       transactionDone,
       load: loadEngineData,
+      // tail → the last n bytes, at most, of the segment stored under key, as a Uint8Array.
+      tail(db, key, n) {
+        const req = db.transaction(['segments']).objectStore('segments').get(key);
+        return transactionDone(req.transaction).then(() => {
+          if (req.result === undefined) throw new DOMException('bgfetch: no segment ' + key, 'NotFoundError');
+          return new Blob([req.result]).slice(-n).arrayBuffer();
+        }).then((b) => new Uint8Array(b));
+      },
       // announce gives an update ({bgfetch: 'update', snapshot} as JSON) to the worker's own
       // registrations (host.update) and posts it to pages on channel; it returns what update returns.
       announce(host, channel, json) {

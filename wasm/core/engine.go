@@ -23,6 +23,7 @@ type Config struct {
 	RetryBackoff     time.Duration // first wait before a retry; doubles each time
 	MaxBackoff       time.Duration // the longest wait before a retry
 	StallTimeout     time.Duration // an attempt receiving nothing for this long is retried
+	ResumeOverlap    int           // a resume asks again for this many stored bytes, which its 206 must repeat
 	// WholeBody: a record's first attempt lets the browser read a body declaring at most this many
 	// bytes in one piece (no stream reads in JS; no chunk feeds the stall timeout until it ends).
 	WholeBody int64
@@ -43,6 +44,7 @@ func DefaultConfig() Config {
 		RetryBackoff:     500 * time.Millisecond,
 		MaxBackoff:       8 * time.Second,
 		StallTimeout:     30 * time.Second,
+		ResumeOverlap:    4 << 10,
 		WholeBody:        128 << 10, // under 4.4 KB/s for 30 s before a false stall, and then the retry streams
 	}
 }

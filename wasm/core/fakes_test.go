@@ -29,6 +29,7 @@ type memStore struct {
 	// failPut, when set, is the error of every Put that carries a segment.
 	failPut    error
 	failCreate error // when set, Create fails with it
+	failTail   error // when set, Tail fails with it
 	// holdSegments, when set, makes every Put that carries a segment wait until it is closed.
 	holdSegments chan struct{}
 	// onPut, when set, sees every Put that succeeds.
@@ -122,6 +123,19 @@ func (s *memStore) Body(_ context.Context, uid string, record int) (any, error) 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.bodies[fmt.Sprintf("%s/%d", uid, record)], nil
+}
+
+func (s *memStore) Tail(_ context.Context, uid string, record, generation, seq, n int) ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failTail != nil {
+		return nil, s.failTail
+	}
+	b, ok := s.segs[fmt.Sprintf("%s/%d/%d/%d", uid, record, generation, seq)]
+	if !ok {
+		return nil, errors.New("no such segment")
+	}
+	return bytes.Clone(b[max(0, len(b)-n):]), nil
 }
 
 func (s *memStore) Delete(_ context.Context, uid string) error {
@@ -268,9 +282,14 @@ type fakeBody struct {
 	chunk      int
 	gate       chan struct{}
 	stall      bool
+	rest       bytesChunk // what a Skip read beyond its bytes
 }
 
 func (b *fakeBody) Next(ctx context.Context) (c Chunk, err error) {
+	if len(b.rest) > 0 {
+		c, b.rest = b.rest, nil
+		return c, nil
+	}
 	if !b.reading && b.chunk < len(b.data) { // again after a read its context interrupted
 		b.reading = true
 		b.net.countStreaming(1)
@@ -304,7 +323,28 @@ func (b *fakeBody) Next(ctx context.Context) (c Chunk, err error) {
 	return next, nil
 }
 
+func (b *fakeBody) Skip(ctx context.Context, want []byte) (same bool, err error) {
+	same, b.rest, err = skip(ctx, b.Next, want)
+	return same, err
+}
+
 func (b *fakeBody) Cancel() {}
+
+// skip implements Body.Skip over next: it also returns what the last chunk held beyond want.
+func skip(ctx context.Context, next func(context.Context) (Chunk, error), want []byte) (bool, bytesChunk, error) {
+	var got []byte
+	for len(got) < len(want) {
+		c, err := next(ctx)
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		if err != nil {
+			return false, nil, err
+		}
+		got = append(got, c.(bytesChunk)...)
+	}
+	return bytes.Equal(got[:len(want)], want), got[len(want):], nil
+}
 
 // recorder is a Notifier that remembers every update and event in order.
 type recorder struct {
@@ -380,7 +420,8 @@ func (r *recorder) wait(t *testing.T) Snapshot {
 
 func testConfig() Config {
 	return Config{SegmentSize: 64 << 10, FlushAfter: time.Hour, FlushBy: time.Hour, ProgressInterval: time.Millisecond,
-		MaxInFlight: 3, MaxLargeInFlight: 3, MaxStreaming: 3, MaxAttempts: 3, RetryBackoff: time.Millisecond}
+		MaxInFlight: 3, MaxLargeInFlight: 3, MaxStreaming: 3, MaxAttempts: 3, RetryBackoff: time.Millisecond,
+		ResumeOverlap: 10}
 }
 
 type harness struct {

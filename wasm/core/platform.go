@@ -13,6 +13,9 @@ type Body interface {
 	// Next returns the next chunk, or io.EOF at the end of the body. A call ended by ctx takes
 	// nothing: the chunk it was waiting for is the next call's.
 	Next(ctx context.Context) (Chunk, error)
+	// Skip reads the body's first len(want) bytes and reports whether they are want; the next
+	// chunk starts after them.
+	Skip(ctx context.Context, want []byte) (bool, error)
 	// Cancel stops the stream and releases it.
 	Cancel()
 }
@@ -49,6 +52,8 @@ type Store interface {
 	Put(ctx context.Context, uniqueID string, doc Doc, seg *Segment) error
 	// Body returns the stored request body of a record.
 	Body(ctx context.Context, uniqueID string, record int) (any, error)
+	// Tail returns the last bytes, at most n, of a stored segment.
+	Tail(ctx context.Context, uniqueID string, record, generation, seq, n int) ([]byte, error)
 	// Delete removes a fetch document with all its records, bodies and segments.
 	Delete(ctx context.Context, uniqueID string) error
 	// Sweep removes every fetch not in live with its records, bodies and segments: data a stop left behind,

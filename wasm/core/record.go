@@ -192,13 +192,16 @@ func (e *Engine) attempt(f *bgFetch, i int, whole int64, noRange bool, release f
 	if err != nil {
 		return "", err
 	}
-	rangeStart, ifRange := int64(0), ""
+	// A resume continues the stored bytes from rangeStart, asking from start for the stored tail again.
+	rangeStart, start, ifRange, tail := int64(0), int64(0), "", []byte(nil)
 	if rec.Stored > 0 && canResume(&rec) && !noRange {
+		tail = e.tail(f, i, &rec)
 		rangeStart, ifRange = rec.Stored, validator(rec.Response)
+		start = rangeStart - int64(len(tail))
 	}
 	wd, actx := newWatchdog(f.ctx, e.p.Clock, e.cfg.StallTimeout, &e.arrived)
 	defer wd.halt()
-	resp, stream, err := e.p.Fetcher.Fetch(actx, &rec.Request, body, rangeStart, ifRange, whole)
+	resp, stream, err := e.p.Fetcher.Fetch(actx, &rec.Request, body, start, ifRange, whole)
 	if err != nil {
 		if rangeStart > 0 && rec.Response.Type == "cors" {
 			err = errors.Join(errNoRangeResponse, err)
@@ -210,7 +213,7 @@ func (e *Engine) attempt(f *bgFetch, i int, whole int64, noRange bool, release f
 	small := e.small(resp)
 	f.small.Store(small) // the fetch's next requests are likely alike
 	switch {
-	case rangeStart > 0 && resp.Status == 416 && rangeComplete(&rec, resp, rangeStart):
+	case rangeStart > 0 && resp.Status == 416 && start == rangeStart && rangeComplete(&rec, resp, rangeStart):
 		e.mu.Lock()
 		f.doc.Records[i].Length = rangeStart
 		rec = f.doc.Records[i]
@@ -220,7 +223,7 @@ func (e *Engine) attempt(f *bgFetch, i int, whole int64, noRange bool, release f
 		e.restartBody(f, i)
 		return "", nil
 	case rangeStart > 0 && resp.Status == 206:
-		length, ok := partialValid(&rec, resp, rangeStart)
+		length, ok := partialValid(&rec, resp, start)
 		if !ok {
 			e.restartBody(f, i) // the next attempt asks for the whole body
 			return "", nil
@@ -239,7 +242,20 @@ func (e *Engine) attempt(f *bgFetch, i int, whole int64, noRange bool, release f
 		defer e.streams.release()
 		wd.turnCame()
 	}
-	err = e.storeBody(f, i, stream, actx, wd, release)
+	if resp.Status == 206 && len(tail) > 0 {
+		same, serr := stream.Skip(actx, tail)
+		if serr == nil && !same {
+			// Not the bytes stored (an encoded file sliced in its encoded bytes, a version its
+			// validators do not tell apart): the next attempt asks for the whole body.
+			e.p.Logf("bgfetch: record %d of %q: a resume did not repeat the stored bytes; fetching it again", i, f.doc.ID)
+			e.restartBody(f, i)
+			return "", nil
+		}
+		err = serr
+	}
+	if err == nil {
+		err = e.storeBody(f, i, stream, actx, wd, release)
+	}
 	e.mu.Lock()
 	rec = f.doc.Records[i]
 	e.mu.Unlock()
@@ -264,6 +280,21 @@ func (e *Engine) attempt(f *bgFetch, i int, whole int64, noRange bool, release f
 		return "", nil
 	}
 	return "", retryIf(retryable, io.ErrUnexpectedEOF)
+}
+
+// tail returns the last stored bytes of record i (at most ResumeOverlap), which a resume asks for
+// again to check that it continues them; nil if they cannot be read (the resume goes unchecked).
+func (e *Engine) tail(f *bgFetch, i int, rec *recordDoc) []byte {
+	n := min(int64(e.cfg.ResumeOverlap), rec.Stored-1) // a byte at least is not asked again: the request keeps its Range
+	if n <= 0 || rec.Segments == 0 {
+		return nil
+	}
+	b, err := e.p.Store.Tail(f.ctx, f.doc.UniqueID, i, rec.Generation, rec.Segments-1, int(n))
+	if err != nil || int64(len(b)) > n {
+		e.p.Logf("bgfetch: record %d of %q: reading its stored tail: %v", i, f.doc.ID, err)
+		return nil
+	}
+	return b
 }
 
 // small reports whether resp declares a body of at most WholeBody bytes as it arrives.

@@ -241,3 +241,91 @@ func TestARestartedBodyIsStoredOnce(t *testing.T) {
 	assert.Equal(t, ResultSuccess, final.Result)
 	assert.Equal(t, len(body), total, "segment bytes stored while the event runs")
 }
+
+// A resume asks again for the last stored bytes (Config.ResumeOverlap): a 206 that does not repeat
+// them is not the rest of the stored body, whatever its head says, and the record fetches the whole
+// body again rather than splice other bytes onto it.
+func TestAResumeThatDoesNotRepeatTheStoredBytesRefetchesTheWholeBody(t *testing.T) {
+	for name, c := range map[string]struct {
+		typ     string
+		head    [2]string
+		stored  []byte // the first response's bytes, before the drop
+		resumed []byte // what every resume's 206 slices
+		whole   []byte // what a request without Range gets
+	}{
+		// CORS hides Content-Encoding, and the server slices its encoded file: a browser that passes
+		// the slice on undecoded (WebKit) gives bytes of another file.
+		"an encoded file's slice, passed on": {"cors", [2]string{"Last-Modified", "Sat, 21 Nov 2026 10:00:00 GMT"},
+			pattern(100, 3), pattern(100, 9), pattern(100, 3)},
+		// A new version under the same validator (a server that reuses ETags, say).
+		"a new version under the stored ETag": {"basic", [2]string{"ETag", `"e"`},
+			pattern(100, 3), pattern(100, 7), pattern(100, 7)},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var ranges froms
+			h := newFuncHarness(t, fetchFunc(func(from int64) (*Response, Body, error) {
+				n := ranges.add(from)
+				switch {
+				case n == 1: // the connection drops after 40 bytes
+					return &Response{Status: 200, Type: c.typ, Headers: [][2]string{c.head}},
+						&listBody{chunks: [][]byte{c.stored[:40]}, err: errors.New("TypeError: network error")}, nil
+				case from > 0:
+					return &Response{Status: 206, Type: c.typ, Headers: [][2]string{c.head,
+						{"Content-Range", fmt.Sprintf("bytes %d-99/100", from)}}}, &listBody{chunks: [][]byte{c.resumed[from:]}}, nil
+				}
+				return &Response{Status: 200, Type: c.typ, Headers: [][2]string{c.head}}, &listBody{chunks: [][]byte{c.whole}}, nil
+			}))
+			hold := h.rec.holdEvents()
+			s, err := h.e.Fetch(context.Background(), "x", []Request{get("https://a/x")}, nil, Options{})
+			require.NoError(t, err)
+			final := h.waitWithBody(t, hold, s.UniqueID, c.whole)
+			assert.Equal(t, ResultSuccess, final.Result)
+			assert.EqualValues(t, 100, final.Downloaded)
+			assert.Equal(t, []int64{0, 30, 0}, ranges.list(), "a resume asking again for 10 stored bytes, then the whole body")
+		})
+	}
+}
+
+// A 206 that ends inside the bytes asked again is an attempt without progress: the next resumes.
+func TestAResumeEndingInsideTheOverlapIsRetried(t *testing.T) {
+	body := pattern(100, 3)
+	var ranges froms
+	h := newFuncHarness(t, fetchFunc(func(from int64) (*Response, Body, error) {
+		head := &Response{Status: 200, Type: "basic", Headers: [][2]string{{"ETag", `"e"`}, {"Content-Length", "100"}}}
+		switch ranges.add(from) {
+		case 1:
+			return head, &listBody{chunks: [][]byte{body[:40]}, err: errors.New("TypeError: network error")}, nil
+		case 2: // five of the ten bytes asked again, then a clean end
+			return &Response{Status: 206, Type: "basic", Headers: [][2]string{{"ETag", `"e"`},
+				{"Content-Range", fmt.Sprintf("bytes %d-99/100", from)}}}, &listBody{chunks: [][]byte{body[from : from+5]}}, nil
+		case 3:
+			return &Response{Status: 206, Type: "basic", Headers: [][2]string{{"ETag", `"e"`},
+				{"Content-Range", fmt.Sprintf("bytes %d-99/100", from)}}}, &listBody{chunks: [][]byte{body[from:]}}, nil
+		}
+		return head, &listBody{chunks: [][]byte{body}}, nil
+	}))
+	hold := h.rec.holdEvents()
+	s, err := h.e.Fetch(context.Background(), "x", []Request{get("https://a/x")}, nil, Options{})
+	require.NoError(t, err)
+	final := h.waitWithBody(t, hold, s.UniqueID, body)
+	assert.Equal(t, ResultSuccess, final.Result)
+	assert.Equal(t, []int64{0, 30, 30}, ranges.list())
+}
+
+// Stored bytes that cannot be read back leave the resume unchecked, as before the overlap: it still
+// continues from them rather than fetch them again.
+func TestAResumeWhoseTailCannotBeReadContinuesUnchecked(t *testing.T) {
+	store := newMemStore()
+	store.failTail = errors.New("NotReadableError")
+	h := newHarness(t, store, nil)
+	body := pattern(1000, 5)
+	h.net.res["https://a/x"] = &resource{status: 200, body: body, etag: `"e"`, failAfter: 1}
+	hold := h.rec.holdEvents()
+	s, err := h.e.Fetch(context.Background(), "x", []Request{get("https://a/x")}, nil, Options{})
+	require.NoError(t, err)
+	final := h.waitWithBody(t, hold, s.UniqueID, body)
+	assert.Equal(t, ResultSuccess, final.Result)
+	h.net.mu.Lock()
+	defer h.net.mu.Unlock()
+	assert.Equal(t, []string{`GET https://a/x 0 `, `GET https://a/x 500 "e"`}, h.net.log)
+}
