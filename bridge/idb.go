@@ -329,9 +329,9 @@ func (s *Store) Body(ctx context.Context, uniqueID string, record int) (any, err
 	return v, nil
 }
 
-// Tail implements core.Store; the I/O helper reads the segment and slices it (js/55-io.js).
-func (s *Store) Tail(ctx context.Context, uniqueID string, record, generation, seq, n int) ([]byte, error) {
-	p, err := s.io.Call("tail", s.db, []any{uniqueID, record, generation, seq}, n)
+// Tail implements core.Store; the I/O helper reads the segments and slices them (js/55-io.js).
+func (s *Store) Tail(ctx context.Context, uniqueID string, record, generation, last, n int) ([]byte, error) {
+	p, err := s.io.Call("tail", s.db, []any{uniqueID, record, generation, last}, n)
 	if err != nil {
 		return nil, err
 	}

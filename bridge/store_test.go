@@ -496,25 +496,33 @@ func TestStoreNewGenerationDropsTheEarlierOnes(t *testing.T) {
 	assert.Equal(t, `[["u1",0,3,0],["u1",1,0,0]]`, keysIDB(t, db, "segments"))
 }
 
-// Tail reads back the last bytes of a stored segment, a Blob or a small body's bytes, for a resume
-// to ask for again.
+// Tail reads back the last bytes of a record's stored segments, Blobs or a small body's bytes, for a
+// resume to ask for again.
 func TestStoreTail(t *testing.T) {
 	s, _ := openTestStore(t)
 	ctx := testCtx(t)
 	require.NoError(t, s.Create(ctx, "u1", created(`{"v":0}`), nil))
 	segs := []*core.Segment{
-		{Record: 0, Generation: 1, Seq: 2, Chunks: []core.Chunk{chunk(t, pattern(0, 70000)), chunk(t, pattern(70000, 70010))}},
+		{Record: 0, Generation: 1, Seq: 0, Chunks: []core.Chunk{chunk(t, pattern(0, 70000)), chunk(t, pattern(70000, 70010))}},
+		{Record: 0, Generation: 1, Seq: 1, Chunks: []core.Chunk{chunk(t, pattern(70010, 70020))}},
 		{Record: 1, Chunks: []core.Chunk{chunk(t, pattern(0, 50))}, Small: true},
+		{Record: 0, Generation: 0, Seq: 0, Chunks: []core.Chunk{chunk(t, pattern(5, 9))}}, // another generation's, put last to stay
 	}
 	for _, seg := range segs {
 		require.NoError(t, s.Put(ctx, "u1", fetchDoc(`{"v":1}`), seg))
 	}
-	tail, err := s.Tail(ctx, "u1", 0, 1, 2, 4096)
+	tail, err := s.Tail(ctx, "u1", 0, 1, 0, 4096)
 	require.NoError(t, err)
 	assert.Equal(t, pattern(70010-4096, 70010), tail, "a Blob's last bytes")
+	tail, err = s.Tail(ctx, "u1", 0, 1, 1, 4096)
+	require.NoError(t, err)
+	assert.Equal(t, pattern(70020-4096, 70020), tail, "across a short last segment")
+	tail, err = s.Tail(ctx, "u1", 0, 1, 1, 100000)
+	require.NoError(t, err)
+	assert.Equal(t, pattern(0, 70020), tail, "the generation's bytes alone, when fewer than asked")
 	tail, err = s.Tail(ctx, "u1", 1, 0, 0, 4096)
 	require.NoError(t, err)
-	assert.Equal(t, pattern(0, 50), tail, "a segment shorter than asked, whole")
-	_, err = s.Tail(ctx, "u1", 0, 1, 3, 4096)
+	assert.Equal(t, pattern(0, 50), tail, "a small body's bytes")
+	_, err = s.Tail(ctx, "u1", 0, 1, 2, 4096)
 	assert.Error(t, err, "no such segment")
 }

@@ -302,12 +302,21 @@
       },
       transactionDone,
       load: loadEngineData,
-      // tail → the last n bytes, at most, of the segment stored under key, as a Uint8Array.
+      // tail → the last n bytes, at most, of a generation's segments up to key ([uniqueId, record,
+      // generation, last seq]), as a Uint8Array: read backwards until they hold n bytes.
       tail(db, key, n) {
-        const req = db.transaction(['segments']).objectStore('segments').get(key);
+        const parts = [];
+        const range = IDBKeyRange.bound([...key.slice(0, 3), 0], key);
+        const req = db.transaction(['segments']).objectStore('segments').openCursor(range, 'prev');
+        req.onsuccess = () => {
+          const c = req.result;
+          if (!c || (!parts.length && c.primaryKey[3] !== key[3])) return; // the last one is missing
+          parts.unshift(new Blob([c.value]));
+          if (parts.reduce((size, b) => size + b.size, 0) < n) c.continue();
+        };
         return transactionDone(req.transaction).then(() => {
-          if (req.result === undefined) throw new DOMException('bgfetch: no segment ' + key, 'NotFoundError');
-          return new Blob([req.result]).slice(-n).arrayBuffer();
+          if (!parts.length) throw new DOMException('bgfetch: no segment ' + key, 'NotFoundError');
+          return new Blob(parts).slice(-n).arrayBuffer();
         }).then((b) => new Uint8Array(b));
       },
       // announce gives an update ({bgfetch: 'update', snapshot} as JSON) to the worker's own

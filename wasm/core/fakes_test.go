@@ -125,17 +125,20 @@ func (s *memStore) Body(_ context.Context, uid string, record int) (any, error) 
 	return s.bodies[fmt.Sprintf("%s/%d", uid, record)], nil
 }
 
-func (s *memStore) Tail(_ context.Context, uid string, record, generation, seq, n int) ([]byte, error) {
+func (s *memStore) Tail(_ context.Context, uid string, record, generation, last, n int) ([]byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.failTail != nil {
 		return nil, s.failTail
 	}
-	b, ok := s.segs[fmt.Sprintf("%s/%d/%d/%d", uid, record, generation, seq)]
-	if !ok {
+	if _, ok := s.segs[fmt.Sprintf("%s/%d/%d/%d", uid, record, generation, last)]; !ok {
 		return nil, errors.New("no such segment")
 	}
-	return bytes.Clone(b[max(0, len(b)-n):]), nil
+	var b []byte
+	for seq := 0; seq <= last; seq++ {
+		b = append(b, s.segs[fmt.Sprintf("%s/%d/%d/%d", uid, record, generation, seq)]...)
+	}
+	return b[max(0, len(b)-n):], nil
 }
 
 func (s *memStore) Delete(_ context.Context, uid string) error {
@@ -421,8 +424,11 @@ func (r *recorder) wait(t *testing.T) Snapshot {
 func testConfig() Config {
 	return Config{SegmentSize: 64 << 10, FlushAfter: time.Hour, FlushBy: time.Hour, ProgressInterval: time.Millisecond,
 		MaxInFlight: 3, MaxLargeInFlight: 3, MaxStreaming: 3, MaxAttempts: 3, RetryBackoff: time.Millisecond,
-		ResumeOverlap: 10}
+		ResumeOverlap: overlap}
 }
+
+// overlap is how many stored bytes a resume asks for again in the tests (Config.ResumeOverlap).
+const overlap = 10
 
 type harness struct {
 	e     *Engine

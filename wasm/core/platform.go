@@ -52,8 +52,9 @@ type Store interface {
 	Put(ctx context.Context, uniqueID string, doc Doc, seg *Segment) error
 	// Body returns the stored request body of a record.
 	Body(ctx context.Context, uniqueID string, record int) (any, error)
-	// Tail returns the last bytes, at most n, of a stored segment.
-	Tail(ctx context.Context, uniqueID string, record, generation, seq, n int) ([]byte, error)
+	// Tail returns the last bytes, at most n, of the body a record's generation stores in its
+	// segments up to seq last (a short last segment does not shorten it).
+	Tail(ctx context.Context, uniqueID string, record, generation, last, n int) ([]byte, error)
 	// Delete removes a fetch document with all its records, bodies and segments.
 	Delete(ctx context.Context, uniqueID string) error
 	// Sweep removes every fetch not in live with its records, bodies and segments: data a stop left behind,

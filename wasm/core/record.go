@@ -21,6 +21,9 @@ var (
 	errNoRangeResponse = errors.New("nothing from a cross-origin range request")
 	// errOverran marks a body longer than its response declared.
 	errOverran = errors.New("more bytes than the response declared")
+	// errNotContinued marks a cross-origin 206 whose first bytes are not the stored ones it was asked
+	// to repeat: the server slices an encoded file (CORS hides it), so every resume of it would.
+	errNotContinued = errors.New("a resume did not repeat the stored bytes: fetching the whole body")
 )
 
 // completeRecord fetches one record until it settles and returns its result (SPEC §3.3). Each
@@ -37,6 +40,7 @@ func (e *Engine) completeRecord(f *bgFetch, i int, release func()) (result strin
 	backoff := e.cfg.RetryBackoff
 	whole := e.cfg.WholeBody
 	noRange := false // ask for the whole body even with bytes stored
+	sliced := false  // errNotContinued came: the record's resumes ask for the whole body from then on
 	// What an attempt must store beyond to count as progress: the most stored of this version of
 	// the resource, so bytes fetched again after a restart from zero (a 416, a bad 206, a server
 	// ignoring Range) are not new. A new version starts it again.
@@ -49,7 +53,7 @@ func (e *Engine) completeRecord(f *bgFetch, i int, release func()) (result strin
 			}
 		}
 		version := e.version(f, i)
-		result, err := e.attempt(f, i, whole, noRange, release)
+		result, err := e.attempt(f, i, whole, noRange || sliced, release)
 		release = nil
 		if err == nil && result != "" {
 			return result // settled and stored: an abort arriving now does not undo it
@@ -84,6 +88,7 @@ func (e *Engine) completeRecord(f *bgFetch, i int, release func()) (result strin
 		if errors.Is(err, errNoRangeResponse) && failures == e.cfg.MaxAttempts-1 {
 			noRange = true
 		}
+		sliced = sliced || errors.Is(err, errNotContinued)
 		if !errors.Is(err, errRetry) {
 			e.p.Logf("bgfetch: record %d of %q failed: %v", i, f.doc.ID, err)
 			return ReasonFetchError
@@ -247,9 +252,15 @@ func (e *Engine) attempt(f *bgFetch, i int, whole int64, noRange bool, release f
 		if serr == nil && !same {
 			// Not the bytes stored (an encoded file sliced in its encoded bytes, a version its
 			// validators do not tell apart): the next attempt asks for the whole body.
-			e.p.Logf("bgfetch: record %d of %q: a resume did not repeat the stored bytes; fetching it again", i, f.doc.ID)
+			e.p.Logf("bgfetch: record %d of %q: %v", i, f.doc.ID, errNotContinued)
 			e.restartBody(f, i)
+			if resp.Type == "cors" {
+				return "", retryIf(retryable, errNotContinued)
+			}
 			return "", nil
+		}
+		if serr == nil {
+			wd.arrived()
 		}
 		err = serr
 	}
@@ -291,7 +302,7 @@ func (e *Engine) tail(f *bgFetch, i int, rec *recordDoc) []byte {
 	}
 	b, err := e.p.Store.Tail(f.ctx, f.doc.UniqueID, i, rec.Generation, rec.Segments-1, int(n))
 	if err != nil || int64(len(b)) > n {
-		e.p.Logf("bgfetch: record %d of %q: reading its stored tail: %v", i, f.doc.ID, err)
+		e.p.Logf("bgfetch: record %d of %q: its stored tail: %v", i, f.doc.ID, err)
 		return nil
 	}
 	return b

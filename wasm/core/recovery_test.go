@@ -160,10 +160,14 @@ func seedStored(store *memStore, url string, body []byte, length int64) {
 
 // resumeStored starts an engine on a store left holding all of stored as record 0 (length -1 when
 // unknown), its result not written, with served at its URL now. It checks the record's body ends as
-// want and returns the final update and the requests made.
-func resumeStored(t *testing.T, stored []byte, length int64, served, want []byte) (Snapshot, []string) {
+// want and returns the final update and the requests made. failTail, if not nil, fails reading the
+// stored tail back.
+func resumeStored(t *testing.T, stored []byte, length int64, served, want []byte, failTail ...error) (Snapshot, []string) {
 	t.Helper()
 	store := newMemStore()
+	if len(failTail) > 0 {
+		store.failTail = failTail[0]
+	}
 	seedStored(store, "https://a/x", stored, length)
 	net := &fakeNet{res: map[string]*resource{"https://a/x": {status: 200, body: served, etag: `"e"`}}, chunk: 10000}
 	rec := newRecorder()
@@ -189,6 +193,16 @@ func TestAResumeAfterEveryByteCompletesTheBody(t *testing.T) {
 	assert.Equal(t, ResultSuccess, final.Result)
 	assert.EqualValues(t, len(body), final.Downloaded)
 	assert.Equal(t, []string{`GET https://a/x 65526 "e"`}, requests, "its answer is the overlap alone")
+}
+
+// Without the stored tail (it could not be read back), a resume asks from the stored byte itself: a
+// 416 naming the stored size says the body is complete.
+func TestA416AfterEveryByteCompletesTheBody(t *testing.T) {
+	body := pattern(65536, 4)
+	final, requests := resumeStored(t, body, -1, body, body, errors.New("NotReadableError"))
+	assert.Equal(t, ResultSuccess, final.Result)
+	assert.EqualValues(t, len(body), final.Downloaded)
+	assert.Equal(t, []string{`GET https://a/x 65536 "e"`}, requests)
 }
 
 func TestA416ForAShorterResourceRestartsTheBody(t *testing.T) {

@@ -93,9 +93,9 @@ func TestAPartialLongerThanItsRangeIsNotTheRest(t *testing.T) {
 			case requests.Add(1) == 1:
 				return &Response{Status: 200, Type: typ, Headers: headers},
 					&listBody{chunks: [][]byte{full[:50]}, err: errors.New("TypeError: network error")}, nil
-			case rangeStart > 0:
+			case rangeStart > 0: // the bytes asked again, then the whole file
 				headers = append(headers, [2]string{"Content-Range", fmt.Sprintf("bytes %d-99/100", rangeStart)})
-				return &Response{Status: 206, Type: typ, Headers: headers}, &listBody{chunks: [][]byte{full}}, nil
+				return &Response{Status: 206, Type: typ, Headers: headers}, &listBody{chunks: [][]byte{full[rangeStart:50], full}}, nil
 			}
 			return &Response{Status: 200, Type: typ, Headers: headers}, &listBody{chunks: [][]byte{full}}, nil
 		}))
@@ -166,14 +166,15 @@ func TestResponsesWithoutABodySucceed(t *testing.T) {
 func TestAPartialOfUnknownTotalEndingEarlyIsResumed(t *testing.T) {
 	full := pattern(100, 4)
 	lm := [2]string{"Last-Modified", "Wed, 01 Jan 2025 00:00:00 GMT"}
+	var ranges froms
 	h := newFuncHarness(t, fetchFunc(func(rangeStart int64) (*Response, Body, error) {
-		switch rangeStart {
-		case 0: // cross-origin: its length is not trusted, so the total stays unknown
+		switch ranges.add(rangeStart) {
+		case 1: // cross-origin: its length is not trusted, so the total stays unknown
 			return &Response{Status: 200, Type: "cors", Headers: [][2]string{lm}},
 				&listBody{chunks: [][]byte{full[:50]}, err: errors.New("TypeError: network error")}, nil
-		case 50: // ends cleanly 40 bytes short of the range it names
-			return &Response{Status: 206, Type: "cors", Headers: [][2]string{lm, {"Content-Range", "bytes 50-99/*"}}},
-				&listBody{chunks: [][]byte{full[50:60]}}, nil
+		case 2: // ends cleanly 40 bytes short of the range it names
+			return &Response{Status: 206, Type: "cors", Headers: [][2]string{lm, {"Content-Range", fmt.Sprintf("bytes %d-99/*", rangeStart)}}},
+				&listBody{chunks: [][]byte{full[rangeStart:60]}}, nil
 		}
 		return &Response{Status: 206, Type: "cors", Headers: [][2]string{lm, {"Content-Range", fmt.Sprintf("bytes %d-99/*", rangeStart)}}},
 			&listBody{chunks: [][]byte{full[rangeStart:]}}, nil
@@ -184,6 +185,7 @@ func TestAPartialOfUnknownTotalEndingEarlyIsResumed(t *testing.T) {
 	final := h.waitWithBody(t, hold, s.UniqueID, full)
 	assert.Equal(t, ResultSuccess, final.Result)
 	assert.EqualValues(t, 100, final.Downloaded)
+	assert.Equal(t, []int64{0, 50 - overlap, 60 - overlap}, ranges.list(), "resumed again from the byte it ended at")
 }
 
 // A 206 longer than its range whose connection then drops: the bytes past the declared length are
@@ -199,14 +201,14 @@ func TestAnOverrunCutShortIsNoProgress(t *testing.T) {
 		switch {
 		case k == 1:
 			return &Response{Status: 200, Type: "cors", Headers: [][2]string{et}}, &listBody{chunks: [][]byte{full[:50]}, err: drop}, nil
-		case k == 2: // 80 bytes for a range of 50, then the connection drops
-			return &Response{Status: 206, Type: "cors", Headers: [][2]string{et, {"Content-Range", "bytes 50-99/100"}}},
-				&listBody{chunks: [][]byte{make([]byte, 80)}, err: drop}, nil
+		case k == 2: // the bytes asked again, then 80 for the 50 left, then the connection drops
+			return &Response{Status: 206, Type: "cors", Headers: [][2]string{et, {"Content-Range", fmt.Sprintf("bytes %d-99/100", rangeStart)}}},
+				&listBody{chunks: [][]byte{full[rangeStart:50], make([]byte, 80)}, err: drop}, nil
 		case rangeStart == 0: // after the restart: a good 200 that drops at 90
 			return &Response{Status: 200, Type: "cors", Headers: [][2]string{et}}, &listBody{chunks: [][]byte{full[:90]}, err: drop}, nil
-		case rangeStart == 90: // a good 206 that drops after 5 bytes
-			return &Response{Status: 206, Type: "cors", Headers: [][2]string{et, {"Content-Range", "bytes 90-99/100"}}},
-				&listBody{chunks: [][]byte{full[90:95]}, err: drop}, nil
+		case rangeStart == 90-overlap: // a good 206 that drops after 5 new bytes
+			return &Response{Status: 206, Type: "cors", Headers: [][2]string{et, {"Content-Range", fmt.Sprintf("bytes %d-99/100", rangeStart)}}},
+				&listBody{chunks: [][]byte{full[rangeStart:95]}, err: drop}, nil
 		}
 		return &Response{Status: 206, Type: "cors", Headers: [][2]string{et, {"Content-Range", fmt.Sprintf("bytes %d-99/100", rangeStart)}}},
 			&listBody{chunks: [][]byte{full[rangeStart:]}}, nil
@@ -328,4 +330,73 @@ func TestAResumeWhoseTailCannotBeReadContinuesUnchecked(t *testing.T) {
 	h.net.mu.Lock()
 	defer h.net.mu.Unlock()
 	assert.Equal(t, []string{`GET https://a/x 0 `, `GET https://a/x 500 "e"`}, h.net.log)
+}
+
+// The bytes a resume asks for again span segments when the last one is short (a drop right after a
+// resume stored a few bytes): all of them are checked, not only the last segment's.
+func TestAResumeChecksBytesBeyondAShortLastSegment(t *testing.T) {
+	full, other := pattern(100, 3), pattern(100, 8)
+	drop := errors.New("TypeError: network error")
+	var ranges froms
+	h := newFuncHarness(t, fetchFunc(func(from int64) (*Response, Body, error) {
+		et := [2]string{"ETag", `"e"`}
+		partial := func(b []byte) (*Response, Body, error) {
+			return &Response{Status: 206, Type: "basic", Headers: [][2]string{et, {"Content-Range", fmt.Sprintf("bytes %d-99/100", from)}}},
+				&listBody{chunks: [][]byte{b}}, nil
+		}
+		switch ranges.add(from) {
+		case 1: // segment 0: 40 bytes
+			return &Response{Status: 200, Type: "basic", Headers: [][2]string{et}}, &listBody{chunks: [][]byte{full[:40]}, err: drop}, nil
+		case 2: // segment 1: 5 bytes
+			return &Response{Status: 206, Type: "basic", Headers: [][2]string{et, {"Content-Range", fmt.Sprintf("bytes %d-99/100", from)}}},
+				&listBody{chunks: [][]byte{full[from:45]}, err: drop}, nil
+		case 3: // right in segment 1's 5 bytes, wrong in segment 0's
+			return partial(append(append([]byte(nil), other[from:40]...), full[40:]...))
+		}
+		if from > 0 {
+			return partial(full[from:])
+		}
+		return &Response{Status: 200, Type: "basic", Headers: [][2]string{et}}, &listBody{chunks: [][]byte{full}}, nil
+	}))
+	hold := h.rec.holdEvents()
+	s, err := h.e.Fetch(context.Background(), "x", []Request{get("https://a/x")}, nil, Options{})
+	require.NoError(t, err)
+	final := h.waitWithBody(t, hold, s.UniqueID, full)
+	assert.Equal(t, ResultSuccess, final.Result)
+	assert.Equal(t, []int64{0, 40 - overlap, 45 - overlap, 0}, ranges.list())
+}
+
+// Once a cross-origin resume has brought other bytes (an encoded file, sliced by its server), the
+// record's later resumes ask for the whole body: every slice of that file would be refused again,
+// each costing an attempt. A same-origin one, a new version, may be resumed again.
+func TestACrossOriginResumeThatBroughtOtherBytesIsNotTriedAgain(t *testing.T) {
+	for typ, want := range map[string][]int64{"cors": {0, 30, 0, 0}, "basic": {0, 30, 0, 60 - overlap}} {
+		full := pattern(100, 3)
+		drop := errors.New("TypeError: network error")
+		var ranges froms
+		h := newFuncHarness(t, fetchFunc(func(from int64) (*Response, Body, error) {
+			head := &Response{Status: 200, Type: typ, Headers: [][2]string{{"ETag", `"e"`}}}
+			switch ranges.add(from) {
+			case 1:
+				return head, &listBody{chunks: [][]byte{full[:40]}, err: drop}, nil
+			case 3: // the whole body again, dropped after 60 bytes
+				return head, &listBody{chunks: [][]byte{full[:60]}, err: drop}, nil
+			}
+			if from > 0 {
+				body := full[from:]
+				if from == 30 {
+					body = pattern(70, 9) // other bytes
+				}
+				return &Response{Status: 206, Type: typ, Headers: [][2]string{{"ETag", `"e"`},
+					{"Content-Range", fmt.Sprintf("bytes %d-99/100", from)}}}, &listBody{chunks: [][]byte{body}}, nil
+			}
+			return head, &listBody{chunks: [][]byte{full}}, nil
+		}))
+		hold := h.rec.holdEvents()
+		s, err := h.e.Fetch(context.Background(), "x", []Request{get("https://a/x")}, nil, Options{})
+		require.NoError(t, err)
+		final := h.waitWithBody(t, hold, s.UniqueID, full)
+		assert.Equal(t, ResultSuccess, final.Result, typ)
+		assert.Equal(t, want, ranges.list(), typ)
+	}
 }
