@@ -220,9 +220,9 @@ func TestAnEmptyPartialResponseCountsAsAFailedAttempt(t *testing.T) {
 			return &Response{Status: 200, Type: "basic", Headers: [][2]string{{"ETag", `"e"`}, {"Content-Length", "100"}}},
 				&listBody{chunks: [][]byte{make([]byte, 50)}, err: errors.New("TypeError: network error")}, nil
 		}
-		// every resume: a valid 206 head whose body ends at once
+		// every resume: a valid 206 head whose body ends right after the stored bytes asked again
 		return &Response{Status: 206, Type: "basic", Headers: [][2]string{{"ETag", `"e"`},
-			{"Content-Range", fmt.Sprintf("bytes %d-99/100", rangeStart)}}}, &listBody{}, nil
+			{"Content-Range", fmt.Sprintf("bytes %d-99/100", rangeStart)}}}, &listBody{chunks: [][]byte{make([]byte, overlap)}}, nil
 	}))
 	_, err := h.e.Fetch(context.Background(), "x", []Request{get("https://a/x")}, nil, Options{})
 	require.NoError(t, err)
