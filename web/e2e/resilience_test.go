@@ -104,6 +104,7 @@ func networkFaults(run func(string, func(*session))) {
 	run("DroppedConnectionResumesWithRange", droppedConnection)
 	run("ServerIgnoringRangeRestartsFromZero", ignoredRange)
 	run("ChangedETagRestartsWithNewVersion", changedETag)
+	run("ChangedUnderTheSameETagRestartsWithNewVersion", changedUnderTheSameETag)
 	run("StalledConnectionIsRetried", stalledConnection)
 	run("RefusedCrossOriginResumeRefetchesTheWholeBody", refusedPreflight)
 	run("RecordTakenBeforeARestartReadsTheNewBody", takenBeforeRestart)
@@ -363,6 +364,19 @@ func changedETag(s *session) {
 	require.Len(t, log, 2)
 	assert.Equal(t, server.FileContent("/files/8m.bin", "", faultSize).ETag(), log[1].IfRange, "the resume named the old version")
 	assert.Equal(t, 200, log[1].Status, "the server sent the new version whole")
+}
+
+// A server that serves a new version under the old ETag (and Last-Modified) answers the resume with
+// a 206 of it: the stored bytes the resume asks for again do not match, and the record fetches the
+// new version whole rather than splice it onto the old one.
+func changedUnderTheSameETag(s *session) {
+	t := s.t
+	log := s.throughFault("stale", "drop=3000000&change=2&stale", s.sha256("/files/8m.bin?v=2"), 1)
+	require.Len(t, log, 3)
+	assert.Regexp(t, `^bytes=[1-9]\d*-$`, log[1].Range, "the resume")
+	assert.Equal(t, 206, log[1].Status, "got a slice of the new version, under the old ETag")
+	assert.Empty(t, log[2].Range, "then the whole body")
+	assert.Equal(t, 200, log[2].Status)
 }
 
 func stalledConnection(s *session) {

@@ -7,6 +7,7 @@
 //	                              header=Name:Value (repeatable), nocors (no CORS headers), gzip (Content-Encoding; Range
 //	                              and drop/stall count the encoded bytes, as for a file stored encoded),
 //	                              change=<v> (after the drop/stall fired, serve version v: the resource changed),
+//	                              stale (with change: version v keeps the first version's ETag and Last-Modified),
 //	                              nopreflight (OPTIONS is refused: cross-origin Range requests fail),
 //	                              length=<n> (a 200 goes chunked yet declares Content-Length n)
 //	GET /status/<code>            that status with "status <code>\n" repeated to 1 KiB

@@ -19,6 +19,7 @@ type faults struct {
 	stallAt     int64  // first request only: stop sending at this offset; -1 is off
 	status      int    // forced status code; 0 is off
 	change      string // once drop or stall fired, later requests get this version: the resource changed
+	stale       bool   // with change: the new version keeps the first one's validators (ETag, Last-Modified)
 	length      int64  // a 200 is sent chunked while declaring this Content-Length; -1 is off
 }
 
@@ -55,6 +56,9 @@ func parseFaults(q url.Values) (faults, error) {
 	f.change = q.Get("change")
 	if q.Has("change") && (f.change == "" || f.dropAt < 0 && f.stallAt < 0) {
 		return f, errors.New("change needs a version and a drop or stall")
+	}
+	if f.stale = q.Has("stale"); f.stale && f.change == "" {
+		return f, errors.New("stale needs change")
 	}
 	return f, nil
 }

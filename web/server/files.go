@@ -47,11 +47,15 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := FileContent(r.URL.Path, s.version(r, f), size)
+	named := c // the version the validators name
+	if f.stale {
+		named = FileContent(r.URL.Path, r.URL.Query().Get("v"), size)
+	}
 
 	h := w.Header()
 	h.Set("Content-Type", "application/octet-stream")
-	h.Set("ETag", c.ETag())
-	h.Set("Last-Modified", c.LastModified().Format(http.TimeFormat))
+	h.Set("ETag", named.ETag())
+	h.Set("Last-Modified", named.LastModified().Format(http.TimeFormat))
 	h.Set("Cache-Control", "no-store")
 	extraHeaders(h, r)
 
@@ -80,7 +84,7 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request) {
 			break // RFC 9110 defines range handling for GET only
 		}
 		header := r.Header.Get("Range")
-		if header == "" || !ifRangeAllows(r.Header.Get("If-Range"), c) {
+		if header == "" || !ifRangeAllows(r.Header.Get("If-Range"), named) {
 			break
 		}
 		a, b, kind := parseRange(header, size)

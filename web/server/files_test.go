@@ -318,10 +318,26 @@ func TestChangeServesTheNewVersionOnceTheFaultFired(t *testing.T) {
 	assert.False(t, log[1].End.IsZero(), "a finished answer has its end time")
 }
 
+// stale: the new version keeps the old validators, so a resume naming them gets a slice of it.
+func TestStaleChangeKeepsTheFirstVersionsValidators(t *testing.T) {
+	f := newFixture(t, server.Options{})
+	const path = "/files/1m?drop=300000&change=2&stale"
+	_, err := getPartial(t, f.client, f.ts.URL+path)
+	require.ErrorIs(t, err, io.ErrUnexpectedEOF)
+	old := server.FileContent("/files/1m", "1", 1<<20)
+	resp, body := f.get(path, "Range", "bytes=300000-", "If-Range", old.ETag())
+	assert.Equal(t, http.StatusPartialContent, resp.StatusCode)
+	assert.Equal(t, old.ETag(), resp.Header.Get("ETag"))
+	assert.Equal(t, old.LastModified().Format(http.TimeFormat), resp.Header.Get("Last-Modified"))
+	assert.Equal(t, expected(t, "/files/1m", "2", 1<<20, 300000, 1<<20), body, "the new version's bytes")
+}
+
 func TestChangeNeedsAFault(t *testing.T) {
 	f := newFixture(t, server.Options{})
-	resp, _ := f.get("/files/1k?change=2")
-	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	for _, q := range []string{"?change=2", "?drop=10&stale"} {
+		resp, _ := f.get("/files/1k" + q)
+		assert.Equal(t, http.StatusBadRequest, resp.StatusCode, q)
+	}
 }
 
 func TestNoPreflightRefusesOptions(t *testing.T) {
