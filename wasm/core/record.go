@@ -80,7 +80,9 @@ func (e *Engine) completeRecord(f *bgFetch, i int, release func()) (result strin
 		}
 		// After a failure the body streams: each chunk shows the connection is alive.
 		whole = 0
-		if !progress {
+		// A cross-origin resume that brought other bytes is the first of its kind and the last (the
+		// record's resumes ask for the whole body from then on): it does not use up a try.
+		if !progress && !errors.Is(err, errNotContinued) {
 			failures++
 		}
 		// Cross-origin range requests that get nothing (errNoRangeResponse) may never work: rather

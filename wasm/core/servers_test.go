@@ -400,3 +400,32 @@ func TestACrossOriginResumeThatBroughtOtherBytesIsNotTriedAgain(t *testing.T) {
 		assert.Equal(t, want, ranges.list(), typ)
 	}
 }
+
+// Learning that a cross-origin file's slices are not its bytes costs no try: a record whose resume
+// brings other bytes after two failed attempts still gets its whole-body try.
+func TestAResumeThatBroughtOtherBytesUsesNoTry(t *testing.T) {
+	full := pattern(100, 3)
+	drop := errors.New("TypeError: network error")
+	var ranges froms
+	h := newFuncHarness(t, fetchFunc(func(from int64) (*Response, Body, error) {
+		head := &Response{Status: 200, Type: "cors", Headers: [][2]string{{"ETag", `"e"`}}}
+		switch ranges.add(from) {
+		case 1:
+			return head, &listBody{chunks: [][]byte{full[:40]}, err: drop}, nil
+		case 2: // a 416 naming a shorter file: the body restarts (failure 1)
+			return &Response{Status: 416, Type: "cors", Headers: [][2]string{{"ETag", `"e"`}, {"Content-Range", "bytes */35"}}}, &listBody{}, nil
+		case 3: // the whole body drops before the most stored (failure 2)
+			return head, &listBody{chunks: [][]byte{full[:20]}, err: drop}, nil
+		case 4: // other bytes: the file's slices are not its bytes
+			return &Response{Status: 206, Type: "cors", Headers: [][2]string{{"ETag", `"e"`},
+				{"Content-Range", fmt.Sprintf("bytes %d-99/100", from)}}}, &listBody{chunks: [][]byte{pattern(int(100-from), 9)}}, nil
+		}
+		return head, &listBody{chunks: [][]byte{full}}, nil
+	}))
+	hold := h.rec.holdEvents()
+	s, err := h.e.Fetch(context.Background(), "x", []Request{get("https://a/x")}, nil, Options{})
+	require.NoError(t, err)
+	final := h.waitWithBody(t, hold, s.UniqueID, full)
+	assert.Equal(t, ResultSuccess, final.Result)
+	assert.Equal(t, []int64{0, 40 - overlap, 0, 20 - overlap, 0}, ranges.list())
+}
