@@ -174,10 +174,7 @@ func TestCrossOriginResumesThatGetNothingFallBackToTheWholeBody(t *testing.T) {
 				}
 				return head, &listBody{chunks: [][]byte{body}}, nil
 			}))
-			hold := h.rec.holdEvents()
-			snap, err := h.e.Fetch(context.Background(), "x", []Request{get("https://b/x")}, nil, Options{})
-			require.NoError(t, err)
-			final := h.waitWithBody(t, hold, snap.UniqueID, body)
+			final := h.fetchOne(t, "https://b/x", body)
 			assert.Equal(t, ResultSuccess, final.Result)
 			mu.Lock()
 			defer mu.Unlock()

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"io"
 	"strconv"
 	"strings"
@@ -467,6 +468,15 @@ func newHarnessWith(t *testing.T, store *memStore, net *fakeNet, rec *recorder) 
 		t.Fatal(err)
 	}
 	return h
+}
+
+// fetchOne starts fetch "x" of url with its events held, and waits for it to end with want as its body.
+func (h *harness) fetchOne(t *testing.T, url string, want []byte) Snapshot {
+	t.Helper()
+	hold := h.rec.holdEvents() // before the fetch, which may end at once
+	s, err := h.e.Fetch(context.Background(), "x", []Request{get(url)}, nil, Options{})
+	require.NoError(t, err)
+	return h.waitWithBody(t, hold, s.UniqueID, want)
 }
 
 // waitWithBody waits for the completion event; while it is held (hold from rec.holdEvents), it

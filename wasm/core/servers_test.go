@@ -26,10 +26,7 @@ func TestTheLengthOfAChunkedResponseIsNotTrusted(t *testing.T) {
 		return &Response{Status: 200, Type: "basic", Headers: [][2]string{{"Content-Length", "1000"},
 			{"Transfer-Encoding", "chunked"}, {"ETag", `"e"`}}}, &listBody{chunks: [][]byte{body}}, nil
 	}))
-	hold := h.rec.holdEvents() // before the fetch, which may end at once
-	s, err := h.e.Fetch(context.Background(), "x", []Request{get("https://a/x")}, nil, Options{})
-	require.NoError(t, err)
-	final := h.waitWithBody(t, hold, s.UniqueID, body)
+	final := h.fetchOne(t, "https://a/x", body)
 	assert.Equal(t, ResultSuccess, final.Result)
 	assert.EqualValues(t, 1, requests.Load(), "no resume asks for bytes the length promised")
 }
@@ -99,10 +96,7 @@ func TestAPartialLongerThanItsRangeIsNotTheRest(t *testing.T) {
 			}
 			return &Response{Status: 200, Type: typ, Headers: headers}, &listBody{chunks: [][]byte{full}}, nil
 		}))
-		hold := h.rec.holdEvents()
-		s, err := h.e.Fetch(context.Background(), "x", []Request{get("https://a/x")}, nil, Options{})
-		require.NoError(t, err)
-		final := h.waitWithBody(t, hold, s.UniqueID, full)
+		final := h.fetchOne(t, "https://a/x", full)
 		assert.Equal(t, ResultSuccess, final.Result, typ)
 		assert.EqualValues(t, 100, final.Downloaded, typ)
 	}
@@ -179,10 +173,7 @@ func TestAPartialOfUnknownTotalEndingEarlyIsResumed(t *testing.T) {
 		return &Response{Status: 206, Type: "cors", Headers: [][2]string{lm, {"Content-Range", fmt.Sprintf("bytes %d-99/*", rangeStart)}}},
 			&listBody{chunks: [][]byte{full[rangeStart:]}}, nil
 	}))
-	hold := h.rec.holdEvents()
-	s, err := h.e.Fetch(context.Background(), "x", []Request{get("https://cdn/x")}, nil, Options{})
-	require.NoError(t, err)
-	final := h.waitWithBody(t, hold, s.UniqueID, full)
+	final := h.fetchOne(t, "https://cdn/x", full)
 	assert.Equal(t, ResultSuccess, final.Result)
 	assert.EqualValues(t, 100, final.Downloaded)
 	assert.Equal(t, []int64{0, 50 - overlap, 60 - overlap}, ranges.list(), "resumed again from the byte it ended at")
@@ -213,10 +204,7 @@ func TestAnOverrunCutShortIsNoProgress(t *testing.T) {
 		return &Response{Status: 206, Type: "cors", Headers: [][2]string{et, {"Content-Range", fmt.Sprintf("bytes %d-99/100", rangeStart)}}},
 			&listBody{chunks: [][]byte{full[rangeStart:]}}, nil
 	}))
-	hold := h.rec.holdEvents()
-	s, err := h.e.Fetch(context.Background(), "x", []Request{get("https://cdn/x")}, nil, Options{})
-	require.NoError(t, err)
-	final := h.waitWithBody(t, hold, s.UniqueID, full)
+	final := h.fetchOne(t, "https://cdn/x", full)
 	assert.Equal(t, ResultSuccess, final.Result, "after %d requests", n.Load())
 }
 
@@ -277,10 +265,7 @@ func TestAResumeThatDoesNotRepeatTheStoredBytesRefetchesTheWholeBody(t *testing.
 				}
 				return &Response{Status: 200, Type: c.typ, Headers: [][2]string{c.head}}, &listBody{chunks: [][]byte{c.whole}}, nil
 			}))
-			hold := h.rec.holdEvents()
-			s, err := h.e.Fetch(context.Background(), "x", []Request{get("https://a/x")}, nil, Options{})
-			require.NoError(t, err)
-			final := h.waitWithBody(t, hold, s.UniqueID, c.whole)
+			final := h.fetchOne(t, "https://a/x", c.whole)
 			assert.Equal(t, ResultSuccess, final.Result)
 			assert.EqualValues(t, 100, final.Downloaded)
 			assert.Equal(t, []int64{0, 30, 0}, ranges.list(), "a resume asking again for 10 stored bytes, then the whole body")
@@ -306,10 +291,7 @@ func TestAResumeEndingInsideTheOverlapIsRetried(t *testing.T) {
 		}
 		return head, &listBody{chunks: [][]byte{body}}, nil
 	}))
-	hold := h.rec.holdEvents()
-	s, err := h.e.Fetch(context.Background(), "x", []Request{get("https://a/x")}, nil, Options{})
-	require.NoError(t, err)
-	final := h.waitWithBody(t, hold, s.UniqueID, body)
+	final := h.fetchOne(t, "https://a/x", body)
 	assert.Equal(t, ResultSuccess, final.Result)
 	assert.Equal(t, []int64{0, 30, 30}, ranges.list())
 }
@@ -322,10 +304,7 @@ func TestAResumeWhoseTailCannotBeReadContinuesUnchecked(t *testing.T) {
 	h := newHarness(t, store, nil)
 	body := pattern(1000, 5)
 	h.net.res["https://a/x"] = &resource{status: 200, body: body, etag: `"e"`, failAfter: 1}
-	hold := h.rec.holdEvents()
-	s, err := h.e.Fetch(context.Background(), "x", []Request{get("https://a/x")}, nil, Options{})
-	require.NoError(t, err)
-	final := h.waitWithBody(t, hold, s.UniqueID, body)
+	final := h.fetchOne(t, "https://a/x", body)
 	assert.Equal(t, ResultSuccess, final.Result)
 	h.net.mu.Lock()
 	defer h.net.mu.Unlock()
@@ -358,10 +337,7 @@ func TestAResumeChecksBytesBeyondAShortLastSegment(t *testing.T) {
 		}
 		return &Response{Status: 200, Type: "basic", Headers: [][2]string{et}}, &listBody{chunks: [][]byte{full}}, nil
 	}))
-	hold := h.rec.holdEvents()
-	s, err := h.e.Fetch(context.Background(), "x", []Request{get("https://a/x")}, nil, Options{})
-	require.NoError(t, err)
-	final := h.waitWithBody(t, hold, s.UniqueID, full)
+	final := h.fetchOne(t, "https://a/x", full)
 	assert.Equal(t, ResultSuccess, final.Result)
 	assert.Equal(t, []int64{0, 40 - overlap, 45 - overlap, 0}, ranges.list())
 }
@@ -392,10 +368,7 @@ func TestACrossOriginResumeThatBroughtOtherBytesIsNotTriedAgain(t *testing.T) {
 			}
 			return head, &listBody{chunks: [][]byte{full}}, nil
 		}))
-		hold := h.rec.holdEvents()
-		s, err := h.e.Fetch(context.Background(), "x", []Request{get("https://a/x")}, nil, Options{})
-		require.NoError(t, err)
-		final := h.waitWithBody(t, hold, s.UniqueID, full)
+		final := h.fetchOne(t, "https://a/x", full)
 		assert.Equal(t, ResultSuccess, final.Result, typ)
 		assert.Equal(t, want, ranges.list(), typ)
 	}
@@ -422,10 +395,7 @@ func TestAResumeThatBroughtOtherBytesUsesNoTry(t *testing.T) {
 		}
 		return head, &listBody{chunks: [][]byte{full}}, nil
 	}))
-	hold := h.rec.holdEvents()
-	s, err := h.e.Fetch(context.Background(), "x", []Request{get("https://a/x")}, nil, Options{})
-	require.NoError(t, err)
-	final := h.waitWithBody(t, hold, s.UniqueID, full)
+	final := h.fetchOne(t, "https://a/x", full)
 	assert.Equal(t, ResultSuccess, final.Result)
 	assert.Equal(t, []int64{0, 40 - overlap, 0, 20 - overlap, 0}, ranges.list())
 }
