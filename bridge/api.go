@@ -71,7 +71,7 @@ func (a *API) Call(ctx context.Context, op string, args []byte, bodies safejs.Va
 		}
 		return Matched{DB: a.DB, Records: views}, nil
 	case "waitRecord":
-		ctx, cancel := context.WithTimeout(ctx, maxWait)
+		ctx, cancel := withTimeout(ctx, maxWait)
 		defer cancel()
 		return a.Engine.WaitRecord(ctx, core.RecordViewFromJSON(in))
 	case "ping":

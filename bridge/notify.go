@@ -73,7 +73,8 @@ func (n *Notifier) Update(s core.Snapshot) {
 // the shim have applied the final update (and pinned their records), or for syncTimeout. A window
 // that does not run bgfetch never answers, so it is waited for only during rollCallGrace.
 func (n *Notifier) Sync(ctx context.Context, uniqueID string) {
-	ctx, cancel := context.WithTimeout(ctx, syncTimeout)
+	deadline := time.Now().Add(syncTimeout)
+	ctx, cancel := withTimeout(ctx, syncTimeout)
 	defer cancel()
 	n.mu.Lock()
 	settled, ok := n.settled[uniqueID]
@@ -85,7 +86,6 @@ func (n *Notifier) Sync(ctx context.Context, uniqueID string) {
 	if f, _ := n.host.Get("acknowledged"); f.Type() != safejs.TypeFunction {
 		return
 	}
-	deadline, _ := ctx.Deadline()
 	every := time.Since(n.started) < rollCallGrace
 	p, err := n.host.Call("acknowledged", uniqueID, every, time.Until(deadline).Milliseconds())
 	if err == nil {
@@ -100,7 +100,7 @@ func (n *Notifier) Dispatch(ctx context.Context, event string, s core.Snapshot) 
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, n.eventLimit)
+	ctx, cancel := withTimeout(ctx, n.eventLimit)
 	defer cancel()
 	_, err = Await(ctx, p)
 	return err

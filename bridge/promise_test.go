@@ -73,6 +73,25 @@ func TestAwaitContextEnds(t *testing.T) {
 	assert.Less(t, time.Since(start), time.Second)
 }
 
+// The bridge's own timeouts (an event's limit, the wait for acknowledgements) end an await as
+// context.WithTimeout does, and their cancel ends it as a cancellation.
+func TestAwaitWithTimeout(t *testing.T) {
+	never, err := jsFunc(`() => new Promise(() => {})`).Invoke()
+	require.NoError(t, err)
+	ctx, cancel := withTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err = Await(ctx, never)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.GreaterOrEqual(t, time.Since(start), 50*time.Millisecond)
+	assert.Less(t, time.Since(start), time.Second)
+
+	ctx, cancel = withTimeout(context.Background(), time.Hour)
+	time.AfterFunc(20*time.Millisecond, cancel)
+	_, err = Await(ctx, never)
+	assert.ErrorIs(t, err, context.Canceled)
+}
+
 // Awaits share one callback: each outcome reaches its own waiter, in whatever order they settle,
 // and a waiter that gave up is forgotten without harm when its promise settles later.
 func TestAwaitsShareOneCallback(t *testing.T) {
