@@ -580,3 +580,17 @@ func TestSnapshotsAreOrdered(t *testing.T) {
 	again := New(Platform{Store: newMemStore(), Fetcher: h.net, Notifier: newRecorder(), NewID: func() string { return "y" }}, testConfig())
 	assert.NotEqual(t, later.epoch, again.epoch, "another engine (a restarted worker) has another epoch")
 }
+
+// getIds() lists the active fetches in the order they were created, however many there are.
+func TestIDsAreInCreationOrder(t *testing.T) {
+	h := newHarness(t, nil, nil)
+	h.net.res["https://a/held"] = &resource{status: 200, body: pattern(100, 1), etag: `"e"`, gate: make(chan struct{})}
+	var want []string
+	for n := 0; n < 40; n++ {
+		id := fmt.Sprintf("f%02d", (n*17)%40) // ids in no order of their own
+		_, err := h.e.Fetch(context.Background(), id, []Request{get("https://a/held")}, nil, Options{})
+		require.NoError(t, err)
+		want = append(want, id)
+	}
+	assert.Equal(t, want, h.e.IDs())
+}
