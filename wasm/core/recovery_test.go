@@ -263,11 +263,13 @@ func TestARestartKeepsTheFailureThatCancelledTheFetch(t *testing.T) {
 
 func TestAResponseThatReplacesAnotherStartsANewGeneration(t *testing.T) {
 	var n atomic.Int64
+	seen := make(chan struct{}) // the retry waits until the reader has the first head
 	h := newFuncHarness(t, fetchFunc(func(int64) (*Response, Body, error) {
 		if n.Add(1) == 1 { // a head, then the connection breaks before the first byte
 			return &Response{Status: 200, StatusText: "OK", Type: "basic", Headers: [][2]string{{"ETag", `"v1"`},
 				{"Content-Type", "application/zip"}}}, &listBody{err: errors.New("TypeError: network error")}, nil
 		}
+		<-seen
 		return &Response{Status: 503, StatusText: "Service Unavailable", Type: "basic",
 			Headers: [][2]string{{"Content-Type", "text/html"}}}, &listBody{chunks: [][]byte{[]byte("<h1>down</h1>")}}, nil
 	}))
@@ -283,6 +285,7 @@ func TestAResponseThatReplacesAnotherStartsANewGeneration(t *testing.T) {
 		require.NoError(t, err)
 	}
 	first := v
+	close(seen)
 	for v.Result == "" {
 		v, err = h.e.WaitRecord(ctx, v)
 		require.NoError(t, err)

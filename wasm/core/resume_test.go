@@ -54,8 +54,8 @@ func TestASmallBodyIsReadWholeOnlyOnTheFirstAttempt(t *testing.T) {
 // shows nothing until its head comes: while other requests receive bytes, that wait is no stall.
 func TestAWaitForTheHeadIsNoStallWhileOthersReceive(t *testing.T) {
 	h := newHarness(t, nil, nil)
-	h.e.cfg.StallTimeout = 40 * time.Millisecond
-	busy := pattern(30*10000, 5) // 30 chunks, one every 10 ms: 300 ms of bytes
+	h.e.cfg.StallTimeout = 100 * time.Millisecond // ten chunks' time: a loaded machine's pauses do not stall the busy body
+	busy := pattern(30*10000, 5)                  // 30 chunks, one every 10 ms: 300 ms of bytes
 	queued := pattern(5000, 6)
 	gate, head := make(chan struct{}), make(chan struct{})
 	h.net.res["https://a/busy"] = &resource{status: 200, body: busy, etag: `"b"`, gate: gate}
