@@ -89,7 +89,7 @@ func urlParts(raw string) (scheme string, credentials bool, port string, ok bool
 	if colon <= 0 || !validScheme(raw[:colon]) {
 		return "", false, "", false
 	}
-	scheme, rest := strings.ToLower(raw[:colon]), raw[colon+1:]
+	scheme, rest := lowerASCII(raw[:colon]), raw[colon+1:]
 	if !strings.HasPrefix(rest, "//") {
 		return scheme, false, "", true
 	}
@@ -126,4 +126,16 @@ func validScheme(s string) bool {
 		}
 	}
 	return true
+}
+
+// lowerASCII lower-cases a scheme, which validScheme keeps to ASCII (strings.ToLower links
+// Unicode's case tables).
+func lowerASCII(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
