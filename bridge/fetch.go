@@ -37,8 +37,8 @@ func (f *Fetcher) WaitOnline(ctx context.Context) (bool, error) {
 }
 
 // Fetch implements core.Fetcher.
-func (f *Fetcher) Fetch(ctx context.Context, req *core.Request, body any, rangeStart int64, ifRange string, whole int64) (*core.Response, core.Body, error) {
-	p, err := f.io.Call("fetch", req.URL, string(req.InitJSON(rangeStart, ifRange)), body, whole)
+func (f *Fetcher) Fetch(ctx context.Context, req *core.Request, body any, rangeStart, rangeEnd int64, ifRange string, whole int64) (*core.Response, core.Body, error) {
+	p, err := f.io.Call("fetch", req.URL, string(req.InitJSON(rangeStart, rangeEnd, ifRange)), body, whole)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -43,7 +43,7 @@ func readAll(t *testing.T, b core.Body) []byte {
 func get(url string) *core.Request { return &core.Request{URL: url, Method: "GET"} }
 
 func TestFetchWhole(t *testing.T) {
-	resp, body, err := NewFetcher(testIO()).Fetch(testCtx(t), get(origin(t)+"/bytes?n=300000"), nil, 0, "", 0)
+	resp, body, err := NewFetcher(testIO()).Fetch(testCtx(t), get(origin(t)+"/bytes?n=300000"), nil, 0, 0, "", 0)
 	require.NoError(t, err)
 	assert.Equal(t, 200, resp.Status)
 	assert.Equal(t, "300000", resp.Header("Content-Length"))
@@ -63,7 +63,7 @@ func TestFetchBringsASmallBodyWithItsHead(t *testing.T) {
 	defer count.Release()
 	counted, err := jsFunc(`(io, count) => Object.assign({}, io, { read: (b) => { count(); return io.read(b); } })`).Invoke(testIO(), count.Value())
 	require.NoError(t, err)
-	resp, body, err := NewFetcher(counted).Fetch(testCtx(t), get(origin(t)+"/bytes?n=1000"), nil, 0, "", 0)
+	resp, body, err := NewFetcher(counted).Fetch(testCtx(t), get(origin(t)+"/bytes?n=1000"), nil, 0, 0, "", 0)
 	require.NoError(t, err)
 	assert.Equal(t, "OK", resp.StatusText)
 	assert.False(t, resp.Redirected)
@@ -87,14 +87,14 @@ func TestParseHead(t *testing.T) {
 
 func TestFetchRange(t *testing.T) {
 	req := get(origin(t) + "/bytes?n=300000")
-	resp, body, err := NewFetcher(testIO()).Fetch(testCtx(t), req, nil, 100000, `"bytes-300000"`, 0)
+	resp, body, err := NewFetcher(testIO()).Fetch(testCtx(t), req, nil, 100000, 0, `"bytes-300000"`, 0)
 	require.NoError(t, err)
 	assert.Equal(t, 206, resp.Status)
 	assert.Equal(t, "bytes 100000-299999/300000", resp.Header("Content-Range"))
 	assert.Equal(t, pattern(100000, 300000), readAll(t, body))
 
 	// A validator that no longer matches gets the whole body.
-	resp, body, err = NewFetcher(testIO()).Fetch(testCtx(t), req, nil, 100000, `"bytes-1"`, 0)
+	resp, body, err = NewFetcher(testIO()).Fetch(testCtx(t), req, nil, 100000, 0, `"bytes-1"`, 0)
 	require.NoError(t, err)
 	assert.Equal(t, 200, resp.Status)
 	assert.Empty(t, resp.Header("Content-Range"))
@@ -102,7 +102,7 @@ func TestFetchRange(t *testing.T) {
 }
 
 func TestFetchBadStatus(t *testing.T) {
-	resp, body, err := NewFetcher(testIO()).Fetch(testCtx(t), get(origin(t)+"/status/404"), nil, 0, "", 0)
+	resp, body, err := NewFetcher(testIO()).Fetch(testCtx(t), get(origin(t)+"/status/404"), nil, 0, 0, "", 0)
 	require.NoError(t, err, "an HTTP error is a response, not an error")
 	assert.Equal(t, 404, resp.Status)
 	assert.False(t, resp.OK())
@@ -112,7 +112,7 @@ func TestFetchBadStatus(t *testing.T) {
 func TestFetchConnectionRefused(t *testing.T) {
 	for _, url := range []string{"http://127.0.0.1:1/", "http://127.0.0.1:65531/"} {
 		start := time.Now()
-		_, _, err := NewFetcher(testIO()).Fetch(testCtx(t), get(url), nil, 0, "", 0)
+		_, _, err := NewFetcher(testIO()).Fetch(testCtx(t), get(url), nil, 0, 0, "", 0)
 		var je *JSError
 		require.True(t, errors.As(err, &je), "%s: %v", url, err)
 		assert.Equal(t, "TypeError", je.Name, url)
@@ -123,7 +123,7 @@ func TestFetchConnectionRefused(t *testing.T) {
 func TestFetchCancelDuringBody(t *testing.T) {
 	ctx, cancel := context.WithCancel(testCtx(t))
 	defer cancel()
-	_, body, err := NewFetcher(testIO()).Fetch(ctx, get(origin(t)+"/bytes?n=500000000"), nil, 0, "", 0)
+	_, body, err := NewFetcher(testIO()).Fetch(ctx, get(origin(t)+"/bytes?n=500000000"), nil, 0, 0, "", 0)
 	require.NoError(t, err)
 	defer body.Cancel()
 	c, err := body.Next(ctx)
@@ -155,7 +155,7 @@ func TestFetchPostEcho(t *testing.T) {
 		Mode:    "cors", Credentials: "same-origin", Cache: "no-store", Redirect: "follow",
 		HasBody: true, BodySize: 9,
 	}
-	resp, body, err := NewFetcher(testIO()).Fetch(testCtx(t), req, u8(t, []byte("post body")), 0, "", 0)
+	resp, body, err := NewFetcher(testIO()).Fetch(testCtx(t), req, u8(t, []byte("post body")), 0, 0, "", 0)
 	require.NoError(t, err)
 	require.Equal(t, 200, resp.Status)
 	var echo struct {
@@ -173,13 +173,18 @@ func TestFetchPostEcho(t *testing.T) {
 // A resumed request sends Range and If-Range next to the request's own headers.
 func TestFetchRangeHeaders(t *testing.T) {
 	req := &core.Request{URL: origin(t) + "/echo", Method: "GET", Headers: [][2]string{{"X-Bgfetch-Test", "1"}}}
-	_, body, err := NewFetcher(testIO()).Fetch(testCtx(t), req, nil, 42, `"v1"`, 0)
+	_, body, err := NewFetcher(testIO()).Fetch(testCtx(t), req, nil, 42, 0, `"v1"`, 0)
 	require.NoError(t, err)
 	var echo struct{ Headers map[string]string }
 	require.NoError(t, json.Unmarshal(readAll(t, body), &echo))
 	assert.Equal(t, "bytes=42-", echo.Headers["range"])
 	assert.Equal(t, `"v1"`, echo.Headers["if-range"])
 	assert.Equal(t, "1", echo.Headers["x-bgfetch-test"])
+
+	_, body, err = NewFetcher(testIO()).Fetch(testCtx(t), req, nil, 42, 99, `"v1"`, 0) // a window (core.Config.Window)
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(readAll(t, body), &echo))
+	assert.Equal(t, "bytes=42-99", echo.Headers["range"])
 }
 
 // A body is read in runs: one crossing brings every chunk the stream already holds, and the
@@ -306,7 +311,7 @@ func TestFetchDeclaresTheBodyLength(t *testing.T) {
 		cross + "/bytes?n=70000":       -1,
 	} {
 		path := url
-		_, body, err := NewFetcher(testIO()).Fetch(testCtx(t), get(url), nil, 0, "", 0)
+		_, body, err := NewFetcher(testIO()).Fetch(testCtx(t), get(url), nil, 0, 0, "", 0)
 		require.NoError(t, err, path)
 		b := body.(*body_)
 		left, err := b.handle.Get("left")
@@ -346,7 +351,7 @@ func TestFetchCancelAfterAbortIsQuiet(t *testing.T) {
 	}`).Invoke()
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(testCtx(t))
-	_, body, err := NewFetcher(testIO()).Fetch(ctx, get(origin(t)+"/bytes?n=500000000"), nil, 0, "", 0)
+	_, body, err := NewFetcher(testIO()).Fetch(ctx, get(origin(t)+"/bytes?n=500000000"), nil, 0, 0, "", 0)
 	require.NoError(t, err)
 	_, err = body.Next(ctx)
 	require.NoError(t, err)
@@ -378,7 +383,7 @@ func TestFetchReadsASmallBodyWhole(t *testing.T) {
 		{"/bytes?n=300000", 299999, false},
 		{"/bytes?n=300000&gzip=1", 1 << 20, false},
 	} {
-		_, body, err := NewFetcher(testIO()).Fetch(testCtx(t), get(origin(t)+c.path), nil, 0, "", c.whole)
+		_, body, err := NewFetcher(testIO()).Fetch(testCtx(t), get(origin(t)+c.path), nil, 0, 0, "", c.whole)
 		require.NoError(t, err, c.path)
 		b := body.(*body_)
 		require.NotEmpty(t, b.queue, c.path)
@@ -393,7 +398,7 @@ func TestFetchReadsASmallBodyWhole(t *testing.T) {
 
 // A whole read that fails after the head reports the failure at the body's first read.
 func TestFetchWholeReadFailureComesFromTheBody(t *testing.T) {
-	resp, body, err := NewFetcher(testIO()).Fetch(testCtx(t), get(origin(t)+"/bytes?n=50000&cut=20000"), nil, 0, "", 1<<20)
+	resp, body, err := NewFetcher(testIO()).Fetch(testCtx(t), get(origin(t)+"/bytes?n=50000&cut=20000"), nil, 0, 0, "", 1<<20)
 	require.NoError(t, err)
 	assert.Equal(t, 200, resp.Status)
 	defer body.Cancel()
@@ -407,7 +412,7 @@ func TestFetchWholeReadFailureComesFromTheBody(t *testing.T) {
 // the rest of the body to read, from inside a chunk too.
 func TestFetchSkip(t *testing.T) {
 	for _, whole := range []int64{0, 1 << 20} { // streamed, and read whole by the browser (one chunk)
-		_, body, err := NewFetcher(testIO()).Fetch(testCtx(t), get(origin(t)+"/bytes?n=300000"), nil, 0, "", whole)
+		_, body, err := NewFetcher(testIO()).Fetch(testCtx(t), get(origin(t)+"/bytes?n=300000"), nil, 0, 0, "", whole)
 		require.NoError(t, err)
 		same, err := body.Skip(testCtx(t), pattern(0, 4096))
 		require.NoError(t, err)
@@ -415,7 +420,7 @@ func TestFetchSkip(t *testing.T) {
 		assert.Equal(t, pattern(4096, 300000), readAll(t, body), "whole %d", whole)
 	}
 
-	_, body, err := NewFetcher(testIO()).Fetch(testCtx(t), get(origin(t)+"/bytes?n=300000"), nil, 0, "", 0)
+	_, body, err := NewFetcher(testIO()).Fetch(testCtx(t), get(origin(t)+"/bytes?n=300000"), nil, 0, 0, "", 0)
 	require.NoError(t, err)
 	other := pattern(0, 4096)
 	other[4095]++
@@ -424,7 +429,7 @@ func TestFetchSkip(t *testing.T) {
 	assert.False(t, same, "one byte differs")
 	body.Cancel()
 
-	_, body, err = NewFetcher(testIO()).Fetch(testCtx(t), get(origin(t)+"/bytes?n=100"), nil, 0, "", 0)
+	_, body, err = NewFetcher(testIO()).Fetch(testCtx(t), get(origin(t)+"/bytes?n=100"), nil, 0, 0, "", 0)
 	require.NoError(t, err)
 	_, err = body.Skip(testCtx(t), pattern(0, 200))
 	assert.ErrorIs(t, err, io.ErrUnexpectedEOF, "the body ends inside the bytes asked again")

@@ -57,11 +57,15 @@ func (r *Request) AppendJSON(b []byte) []byte {
 }
 
 // InitJSON writes the RequestInit (without signal and body) that fetches r, from byte rangeStart
-// when it is above 0 (checked against ifRange when set).
-func (r *Request) InitJSON(rangeStart int64, ifRange string) []byte {
+// when it is above 0, to byte rangeEnd when that is above 0 (checked against ifRange when set).
+func (r *Request) InitJSON(rangeStart, rangeEnd int64, ifRange string) []byte {
 	cache, integrity, headers := r.Cache, r.Integrity, r.Headers
 	if rangeStart > 0 {
-		headers = append(headers[:len(headers):len(headers)], [2]string{"Range", "bytes=" + strconv.FormatInt(rangeStart, 10) + "-"})
+		span := "bytes=" + strconv.FormatInt(rangeStart, 10) + "-"
+		if rangeEnd > 0 {
+			span += strconv.FormatInt(rangeEnd, 10)
+		}
+		headers = append(headers[:len(headers):len(headers)], [2]string{"Range", span})
 		if ifRange != "" {
 			headers = append(headers, [2]string{"If-Range", ifRange})
 		}

@@ -96,14 +96,16 @@ func TestRequestInitJSON(t *testing.T) {
 	r := Request{URL: "https://a/", Method: "GET", Headers: [][2]string{{"X-A", "1"}}, Mode: "cors",
 		Credentials: "include", Cache: "no-cache", Redirect: "follow", Integrity: "sha256-x"}
 	assert.JSONEq(t, `{"headers":[["X-A","1"]],"method":"GET","credentials":"include","redirect":"follow",`+
-		`"mode":"cors","cache":"no-cache","integrity":"sha256-x"}`, string(r.InitJSON(0, "")))
+		`"mode":"cors","cache":"no-cache","integrity":"sha256-x"}`, string(r.InitJSON(0, 0, "")))
 	// A resumed request asks for the rest, if it is still the same, uncached and unchecked.
 	assert.JSONEq(t, `{"headers":[["X-A","1"],["Range","bytes=10-"],["If-Range","\"v1\""]],"method":"GET",`+
-		`"credentials":"include","redirect":"follow","mode":"cors","cache":"no-store"}`, string(r.InitJSON(10, `"v1"`)))
+		`"credentials":"include","redirect":"follow","mode":"cors","cache":"no-store"}`, string(r.InitJSON(10, 0, `"v1"`)))
+	// A window of a large body is bounded (Config.Window).
+	assert.Contains(t, string(r.InitJSON(10, 19, `"v1"`)), `["Range","bytes=10-19"]`)
 	assert.Equal(t, [][2]string{{"X-A", "1"}}, r.Headers, "the stored request is unchanged")
 	r.Mode, r.Cache, r.ReferrerPolicy, r.Redirect = "navigate", "only-if-cached", "no-referrer", "manual"
 	assert.JSONEq(t, `{"headers":[["X-A","1"]],"method":"GET","credentials":"include","redirect":"follow",`+
-		`"integrity":"sha256-x","referrerPolicy":"no-referrer"}`, string(r.InitJSON(0, "")))
+		`"integrity":"sha256-x","referrerPolicy":"no-referrer"}`, string(r.InitJSON(0, 0, "")))
 }
 
 func TestURLParts(t *testing.T) {

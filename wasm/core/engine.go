@@ -23,6 +23,7 @@ type Config struct {
 	MaxBackoff       time.Duration // the longest wait before a retry
 	StallTimeout     time.Duration // an attempt receiving nothing for this long is retried
 	ResumeOverlap    int           // a resume asks again for this many stored bytes, which its 206 must repeat
+	Window           int64         // a larger same-origin body that takes ranges is asked for this many bytes at a time (window.go); 0: in one piece
 	// WholeBody: a record's first attempt lets the browser read a body declaring at most this many
 	// bytes in one piece (no stream reads in JS; no chunk feeds the stall timeout until it ends).
 	WholeBody int64
@@ -44,6 +45,7 @@ func DefaultConfig() Config {
 		MaxBackoff:       8 * time.Second,
 		StallTimeout:     30 * time.Second,
 		ResumeOverlap:    4 << 10,
+		Window:           16 << 20,  // what Firefox may hold of a body beyond what the worker has read
 		WholeBody:        128 << 10, // under 4.4 KB/s for 30 s before a false stall, and then the retry streams
 	}
 }
@@ -77,6 +79,7 @@ type bgFetch struct {
 	bodies           map[int]any   // request bodies given to fetch(); nil after a restart
 	buffered         int64         // bytes accepted but not yet stored, all records; guarded by Engine.mu
 	small            atomic.Bool   // its last response declared a small body (Engine.small)
+	unwindowed       map[int]bool  // records whose server answered a window with other bytes; guarded by Engine.mu
 	ctx              context.Context
 	cancel           context.CancelFunc
 	progress         *throttle
@@ -103,7 +106,7 @@ func New(p Platform, cfg Config) *Engine {
 }
 
 func (e *Engine) newFetch(doc *fetchDoc, bodies map[int]any) *bgFetch {
-	f := &bgFetch{doc: doc, recordsAvailable: true, changed: make(chan struct{}), bodies: bodies}
+	f := &bgFetch{doc: doc, recordsAvailable: true, changed: make(chan struct{}), bodies: bodies, unwindowed: map[int]bool{}}
 	f.ctx, f.cancel = context.WithCancel(e.ctx)
 	f.progress = &throttle{e: e, f: f}
 	return f

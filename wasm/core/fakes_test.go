@@ -33,6 +33,7 @@ type memStore struct {
 	failTail   error // when set, Tail fails with it
 	// holdSegments, when set, makes every Put that carries a segment wait until it is closed.
 	holdSegments chan struct{}
+
 	// onPut, when set, sees every Put that succeeds.
 	onPut func(doc Doc, seg *Segment)
 }
@@ -198,15 +199,20 @@ func (s *memStore) body(t *testing.T, uid string, record int) []byte {
 
 // resource is one URL of the fake network.
 type resource struct {
-	status    int
-	body      []byte
-	etag      string
-	noRange   bool
-	failAfter int // the first failAfter > 0 requests break after half the remaining body
-	stall     int // the first stall > 0 requests go silent after half the remaining body
-	refuse    bool
-	gate      chan struct{} // when set, the body waits on it before each chunk
-	headGate  chan struct{} // when set, the response head waits until it is closed
+	status     int
+	body       []byte
+	etag       string
+	noRange    bool
+	failAfter  int // the first failAfter > 0 requests break after half the remaining body
+	stall      int // the first stall > 0 requests go silent after half the remaining body
+	refuse     bool
+	gate       chan struct{} // when set, the body waits on it before each chunk
+	headGate   chan struct{} // when set, the response head waits until it is closed
+	ranges     bool          // it says it takes ranges (Accept-Ranges: bytes): its body is read in windows
+	whole      int           // the first whole > 0 windows asked for (bounded ranges) bring the whole body
+	skew       int64         // the first window asked for starts this many bytes late (its Content-Range says so)
+	windowGate chan struct{} // when set, the heads of windows (bounded ranges) wait until it is closed
+	long       int           // the first window's body runs this many bytes past the range it names
 }
 
 type fakeNet struct {
@@ -226,14 +232,32 @@ func (n *fakeNet) countStreaming(d int) {
 	n.peakStreaming = max(n.peakStreaming, n.streaming)
 }
 
-func (n *fakeNet) Fetch(ctx context.Context, req *Request, body any, rangeStart int64, ifRange string, whole int64) (*Response, Body, error) {
+func (n *fakeNet) Fetch(ctx context.Context, req *Request, body any, rangeStart, rangeEnd int64, ifRange string, whole int64) (*Response, Body, error) {
 	n.mu.Lock()
 	r := n.res[req.URL]
-	n.log = append(n.log, fmt.Sprintf("%s %s %d %s", req.Method, req.URL, rangeStart, ifRange))
+	span := strconv.FormatInt(rangeStart, 10)
+	if rangeEnd > 0 {
+		span += "-" + strconv.FormatInt(rangeEnd, 10)
+	}
+	n.log = append(n.log, fmt.Sprintf("%s %s %s %s", req.Method, req.URL, span, ifRange))
+	wholeWindow := r != nil && rangeEnd > 0 && r.whole > 0
+	if wholeWindow {
+		r.whole--
+	}
+	if r != nil && rangeEnd > 0 && r.skew > 0 {
+		rangeStart, r.skew = rangeStart+r.skew, 0
+	}
 	n.wholes = append(n.wholes, whole)
 	n.mu.Unlock()
 	if r == nil || r.refuse {
 		return nil, nil, errors.New("TypeError: Failed to fetch")
+	}
+	if r.windowGate != nil && rangeEnd > 0 {
+		select {
+		case <-r.windowGate:
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		}
 	}
 	if r.headGate != nil {
 		select {
@@ -244,7 +268,13 @@ func (n *fakeNet) Fetch(ctx context.Context, req *Request, body any, rangeStart 
 	}
 	resp := &Response{Status: r.status, StatusText: "x", URL: req.URL, Type: "basic",
 		Headers: [][2]string{{"ETag", r.etag}, {"Content-Type", "application/octet-stream"}}}
+	if r.ranges {
+		resp.Headers = append(resp.Headers, [2]string{"Accept-Ranges", "bytes"})
+	}
 	data := r.body
+	if wholeWindow {
+		rangeStart = 0
+	}
 	if rangeStart >= int64(len(r.body)) && rangeStart > 0 && !r.noRange && (ifRange == "" || ifRange == r.etag) {
 		resp.Status = 416 // as Go's http.ServeContent: nothing from rangeStart on
 		resp.Headers = append(resp.Headers, [2]string{"Content-Range", fmt.Sprintf("bytes */%d", len(r.body))})
@@ -252,9 +282,17 @@ func (n *fakeNet) Fetch(ctx context.Context, req *Request, body any, rangeStart 
 	}
 	if rangeStart > 0 && !r.noRange && (ifRange == "" || ifRange == r.etag) {
 		resp.Status = 206
+		last := int64(len(r.body)) - 1
+		if rangeEnd > 0 {
+			last = min(last, rangeEnd)
+		}
 		resp.Headers = append(resp.Headers, [2]string{"Content-Range",
-			fmt.Sprintf("bytes %d-%d/%d", rangeStart, len(r.body)-1, len(r.body))})
-		data = r.body[rangeStart:]
+			fmt.Sprintf("bytes %d-%d/%d", rangeStart, last, len(r.body))})
+		data = r.body[rangeStart : last+1]
+		if rangeEnd > 0 && r.long > 0 {
+			data = r.body[rangeStart:min(last+1+int64(r.long), int64(len(r.body)))]
+			r.long = 0
+		}
 	} else {
 		resp.Headers = append(resp.Headers, [2]string{"Content-Length", strconv.Itoa(len(r.body))})
 	}
@@ -425,8 +463,11 @@ func (r *recorder) wait(t *testing.T) Snapshot {
 func testConfig() Config {
 	return Config{SegmentSize: 64 << 10, FlushAfter: time.Hour, FlushBy: time.Hour, ProgressInterval: time.Millisecond,
 		MaxInFlight: 3, MaxLargeInFlight: 3, MaxStreaming: 3, MaxAttempts: 3, RetryBackoff: time.Millisecond,
-		ResumeOverlap: overlap}
+		ResumeOverlap: overlap, Window: windowSize}
 }
+
+// windowSize is the tests' Config.Window: bodies of resources with ranges set are read in windows of it.
+const windowSize = 1000
 
 // overlap is how many stored bytes a resume asks for again in the tests (Config.ResumeOverlap).
 const overlap = 10
@@ -447,6 +488,11 @@ func newHarness(t *testing.T, store *memStore, net *fakeNet) *harness {
 // dispatch before the test could hold them).
 func newHarnessWith(t *testing.T, store *memStore, net *fakeNet, rec *recorder) *harness {
 	t.Helper()
+	return newHarnessConfig(t, store, net, rec, testConfig())
+}
+
+func newHarnessConfig(t *testing.T, store *memStore, net *fakeNet, rec *recorder, cfg Config) *harness {
+	t.Helper()
 	if store == nil {
 		store = newMemStore()
 	}
@@ -461,7 +507,7 @@ func newHarnessWith(t *testing.T, store *memStore, net *fakeNet, rec *recorder) 
 		defer mu.Unlock()
 		n++
 		return fmt.Sprintf("uid-%d-%d", time.Now().UnixNano(), n)
-	}, Logf: t.Logf}, testConfig())
+	}, Logf: t.Logf}, cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	if err := h.e.Start(ctx); err != nil {

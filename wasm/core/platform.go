@@ -23,9 +23,9 @@ type Body interface {
 // Fetcher performs one network request with the browser's fetch().
 type Fetcher interface {
 	// Fetch sends req (with its stored body, if any), asking for bytes from rangeStart on
-	// when it is non-zero. It returns once the response headers have arrived. A body that
-	// declares at most whole bytes may come as one chunk, read by the browser.
-	Fetch(ctx context.Context, req *Request, body any, rangeStart int64, ifRange string, whole int64) (*Response, Body, error)
+	// when it is non-zero, up to rangeEnd when that is too. It returns once the response headers
+	// have arrived. A body that declares at most whole bytes may come as one chunk, read by the browser.
+	Fetch(ctx context.Context, req *Request, body any, rangeStart, rangeEnd int64, ifRange string, whole int64) (*Response, Body, error)
 }
 
 // Segment is a run of body bytes stored as one value.

@@ -208,7 +208,7 @@ func (e *Engine) attempt(f *bgFetch, i int, whole int64, noRange bool, release f
 	}
 	wd, actx := newWatchdog(f.ctx, e.p.Clock, e.cfg.StallTimeout, &e.arrived)
 	defer wd.halt()
-	resp, stream, err := e.p.Fetcher.Fetch(actx, &rec.Request, body, start, ifRange, whole)
+	resp, stream, err := e.p.Fetcher.Fetch(actx, &rec.Request, body, start, 0, ifRange, whole)
 	if err != nil {
 		if rangeStart > 0 && rec.Response.Type == "cors" {
 			err = errors.Join(errNoRangeResponse, err)
@@ -216,7 +216,7 @@ func (e *Engine) attempt(f *bgFetch, i int, whole int64, noRange bool, release f
 		return "", retryIf(retryable, wd.stalled(err))
 	}
 	wd.arrived()
-	defer stream.Cancel()
+	defer func() { stream.Cancel() }() // the stream it ends up as: windows wrap it
 	small := e.small(resp)
 	f.small.Store(small) // the fetch's next requests are likely alike
 	switch {
@@ -267,6 +267,16 @@ func (e *Engine) attempt(f *bgFetch, i int, whole int64, noRange bool, release f
 		err = serr
 	}
 	if err == nil {
+		e.mu.Lock()
+		rec = f.doc.Records[i]
+		e.mu.Unlock()
+		pos := rangeStart // a 206's next byte after the overlap; a 200's first
+		if resp.Status != 206 {
+			pos = 0
+		}
+		if w := e.windowed(f, i, &rec); w > 0 && pos+w < rec.Length {
+			stream = e.windows(actx, wd, f, i, &rec, stream, pos, pos+w-1)
+		}
 		err = e.storeBody(f, i, stream, actx, wd, release)
 	}
 	e.mu.Lock()

@@ -59,7 +59,7 @@ func (s *stoppable) Delete(ctx context.Context, uid string) error {
 // fetchFunc is a Fetcher made of one function, for servers the fake network does not play.
 type fetchFunc func(rangeStart int64) (*Response, Body, error)
 
-func (f fetchFunc) Fetch(_ context.Context, _ *Request, _ any, rangeStart int64, _ string, _ int64) (*Response, Body, error) {
+func (f fetchFunc) Fetch(_ context.Context, _ *Request, _ any, rangeStart, _ int64, _ string, _ int64) (*Response, Body, error) {
 	return f(rangeStart)
 }
 

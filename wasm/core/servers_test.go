@@ -105,7 +105,7 @@ func TestAPartialLongerThanItsRangeIsNotTheRest(t *testing.T) {
 // rangeFetch is a Fetcher that sees each request's own headers and the range the engine adds.
 type rangeFetch func(req *Request, rangeStart int64) (*Response, Body, error)
 
-func (f rangeFetch) Fetch(_ context.Context, req *Request, _ any, rangeStart int64, _ string, _ int64) (*Response, Body, error) {
+func (f rangeFetch) Fetch(_ context.Context, req *Request, _ any, rangeStart, _ int64, _ string, _ int64) (*Response, Body, error) {
 	return f(req, rangeStart)
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/bgfetch/bgfetch/web/e2e/browser"
+	"github.com/bgfetch/bgfetch/web/server"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -102,7 +103,14 @@ func newWorkerVersionWaits(s *session) {
 	assert.Equal(t, "backgroundfetchsuccess", worker.Event)
 	require.Len(t, worker.Records, 1)
 	assert.Equal(t, s.sha256("/files/32m.bin"), worker.Records[0].SHA256, "the body is intact (%d bytes)", worker.Records[0].Size)
-	log := s.requests(path)
+	// A second engine would send requests for the rest of its own: one engine's windows may overlap
+	// its current request, by design, but the first request and resumes go one at a time.
+	var log []server.Entry
+	for _, e := range s.requests(path) {
+		if e.Range == "" || strings.HasSuffix(e.Range, "-") {
+			log = append(log, e)
+		}
+	}
 	for i := 1; i < len(log); i++ {
 		assert.False(t, log[i].Start.Before(log[i-1].End), "request %d (%s) starts before request %d ended", i, log[i].Range, i-1)
 	}

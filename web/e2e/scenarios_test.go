@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -195,8 +196,9 @@ func reloadDuringDownload(s *session) {
 	require.Len(t, worker.Records, 1)
 	assert.Equal(t, s.sha256("/files/32m.bin"), worker.Records[0].SHA256, "the content depends on the path and v only")
 	log := s.requests(path)
-	require.Len(t, log, 1, "a reload does not interrupt the worker's download")
-	assert.EqualValues(t, 32<<20, log[0].Bytes)
+	require.NotEmpty(t, log)
+	assert.Empty(t, log[0].Range)
+	assert.Empty(t, resumes(log), "a reload does not interrupt the worker's download (windows may follow the first request)")
 }
 
 // A panic in Go ends the wasm instance ("crash"), and a JS exception thrown through its frames
@@ -231,7 +233,8 @@ func engineCrashIsRecovered(s *session, op string) {
 	assert.Equal(t, s.sha256("/files/32m.bin"), worker.Records[0].SHA256)
 	ranged := 0
 	for _, e := range s.files.Log() {
-		if e.Path == "/files/32m.bin" && e.Range != "" && e.RawQuery == path[len("/files/32m.bin?"):] {
+		// A resume asks for the rest; windows (bounded ranges) may follow it if storing falls behind.
+		if e.Path == "/files/32m.bin" && strings.HasSuffix(e.Range, "-") && e.RawQuery == path[len("/files/32m.bin?"):] {
 			ranged++
 		}
 	}

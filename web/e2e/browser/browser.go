@@ -31,6 +31,8 @@ type Browser interface {
 	CPU() time.Duration
 	// Threads is CPU by thread, as ThreadCPU counts it.
 	Threads() map[string]time.Duration
+	// Memory is the resident memory of the browser's processes together, in bytes.
+	Memory() int64
 }
 
 // JSError is a JavaScript exception thrown (or a promise rejected) by Eval.
@@ -205,6 +207,18 @@ func groupCPU(pgid int) time.Duration {
 		}
 	})
 	return time.Duration(ticks) * time.Second / 100 // USER_HZ is 100 on Linux
+}
+
+// groupRSS is the resident memory of the live processes of group pgid, in bytes.
+func groupRSS(pgid int) int64 {
+	var pages int64
+	eachInGroup(pgid, func(f []string) {
+		if len(f) > 21 { // rss, in pages, is stat's field 24
+			n, _ := strconv.ParseInt(f[21], 10, 64)
+			pages += n
+		}
+	})
+	return pages * int64(os.Getpagesize())
 }
 
 // eachInGroup calls fn with the /proc stat fields after the command name (state, ppid, pgrp, …)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -123,6 +124,13 @@ func exercise(t *testing.T, b Browser, url, wantBGF string) {
 	var bgf string
 	require.NoError(t, b.Eval(ctx, "typeof BackgroundFetchManager", &bgf))
 	require.Equal(t, wantBGF, bgf, "%s: typeof BackgroundFetchManager", b.Name())
+
+	// A page holding 200 MB more shows in the browser's memory (the bench's browser memory figure).
+	before := b.Memory()
+	require.Greater(t, before, int64(20<<20), "a running browser's processes hold tens of MB")
+	require.NoError(t, b.Eval(ctx, `(window.__held = new Uint8Array(200e6).fill(1), 0)`, nil))
+	assert.Greater(t, b.Memory()-before, int64(150e6))
+	require.NoError(t, b.Eval(ctx, `(window.__held = null, 0)`, nil))
 }
 
 func findChromium(t *testing.T) {

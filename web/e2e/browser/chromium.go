@@ -377,6 +377,9 @@ func (c *Chromium) CPU() time.Duration { return groupCPU(c.pid) }
 // Threads implements Browser.
 func (c *Chromium) Threads() map[string]time.Duration { return ThreadCPU(c.pid) }
 
+// Memory implements Browser.
+func (c *Chromium) Memory() int64 { return groupRSS(c.pid) }
+
 // SetWorkersOffline emulates a lost network connection for the running service workers: their
 // requests fail, navigator.onLine is false and they get the offline event. DevTools keeps the
 // emulation while it stays attached, so each worker's session is kept until the connection is

@@ -369,6 +369,9 @@ func (f *Firefox) CPU() time.Duration { return groupCPU(f.cmd.Process.Pid) }
 // Threads implements Browser.
 func (f *Firefox) Threads() map[string]time.Duration { return ThreadCPU(f.cmd.Process.Pid) }
 
+// Memory implements Browser.
+func (f *Firefox) Memory() int64 { return groupRSS(f.cmd.Process.Pid) }
+
 // SetOffline puts the whole browser in its offline mode, as when the device loses its network, or
 // back online: navigator.onLine is false in pages and workers, and they get the offline and online
 // events. Requests to other hosts fail, but Firefox still reaches 127.0.0.1 (measured). BiDi's

@@ -300,3 +300,6 @@ func (w *WebKit) CPU() time.Duration { return groupCPU(w.xvfb.Process.Pid) }
 
 // Threads implements Browser.
 func (w *WebKit) Threads() map[string]time.Duration { return ThreadCPU(w.xvfb.Process.Pid) }
+
+// Memory implements Browser.
+func (w *WebKit) Memory() int64 { return groupRSS(w.xvfb.Process.Pid) }
