@@ -206,13 +206,16 @@ type resource struct {
 	failAfter  int // the first failAfter > 0 requests break after half the remaining body
 	stall      int // the first stall > 0 requests go silent after half the remaining body
 	refuse     bool
-	gate       chan struct{} // when set, the body waits on it before each chunk
-	headGate   chan struct{} // when set, the response head waits until it is closed
-	ranges     bool          // it says it takes ranges (Accept-Ranges: bytes): its body is read in windows
-	whole      int           // the first whole > 0 windows asked for (bounded ranges) bring the whole body
-	skew       int64         // the first window asked for starts this many bytes late (its Content-Range says so)
-	windowGate chan struct{} // when set, the heads of windows (bounded ranges) wait until it is closed
-	long       int           // the first window's body runs this many bytes past the range it names
+	gate       chan struct{}   // when set, the body waits on it before each chunk
+	headGate   chan struct{}   // when set, the response head waits until it is closed
+	ranges     bool            // it says it takes ranges (Accept-Ranges: bytes): its body is read in windows
+	whole      int             // the first whole > 0 windows asked for (bounded ranges) bring the whole body
+	skew       int64           // the first window asked for starts this many bytes late (its Content-Range says so)
+	windowGate chan struct{}   // when set, the heads of windows (bounded ranges) wait until it is closed
+	long       int             // the first window's body runs this many bytes past the range it names
+	windowHead func(*Response) // when set, changes the head of each window (bounded range) answered
+	refuse206  int             // the first refuse206 > 0 windows asked for fail as a refused connection
+	extra      [][2]string     // more headers of every response
 }
 
 type fakeNet struct {
@@ -220,6 +223,7 @@ type fakeNet struct {
 	res    map[string]*resource
 	log    []string // "GET url range"
 	wholes []int64  // each request's whole argument
+	cuts   int      // bodies cancelled before their end
 	chunk  int
 
 	streaming, peakStreaming int // bodies of several chunks between their first read and their end
@@ -249,7 +253,11 @@ func (n *fakeNet) Fetch(ctx context.Context, req *Request, body any, rangeStart,
 	}
 	n.wholes = append(n.wholes, whole)
 	n.mu.Unlock()
-	if r == nil || r.refuse {
+	refuseWindow := r != nil && rangeEnd > 0 && r.refuse206 > 0
+	if refuseWindow {
+		r.refuse206--
+	}
+	if r == nil || r.refuse || refuseWindow {
 		return nil, nil, errors.New("TypeError: Failed to fetch")
 	}
 	if r.windowGate != nil && rangeEnd > 0 {
@@ -271,6 +279,7 @@ func (n *fakeNet) Fetch(ctx context.Context, req *Request, body any, rangeStart,
 	if r.ranges {
 		resp.Headers = append(resp.Headers, [2]string{"Accept-Ranges", "bytes"})
 	}
+	resp.Headers = append(resp.Headers, r.extra...)
 	data := r.body
 	if wholeWindow {
 		rangeStart = 0
@@ -306,6 +315,9 @@ func (n *fakeNet) Fetch(ctx context.Context, req *Request, body any, rangeStart,
 		limit, stall = len(data)/2, true
 	}
 	n.mu.Unlock()
+	if rangeEnd > 0 && r.windowHead != nil {
+		r.windowHead(resp)
+	}
 	b := &fakeBody{net: n, data: data, limit: limit, chunk: n.chunk, gate: r.gate, stall: stall}
 	if int64(len(data)) <= whole { // as a browser reads a body whole: one chunk, or none before a failure
 		b.chunk = len(data)
@@ -325,6 +337,7 @@ type fakeBody struct {
 	gate       chan struct{}
 	stall      bool
 	rest       bytesChunk // what a Skip read beyond its bytes
+	cancelled  bool
 }
 
 func (b *fakeBody) Next(ctx context.Context) (c Chunk, err error) {
@@ -370,7 +383,15 @@ func (b *fakeBody) Skip(ctx context.Context, want []byte) (same bool, err error)
 	return same, err
 }
 
-func (b *fakeBody) Cancel() {}
+// Cancel counts a body cancelled before its end (fakeNet.cut).
+func (b *fakeBody) Cancel() {
+	if !b.cancelled && b.off < len(b.data) {
+		b.net.mu.Lock()
+		b.net.cuts++
+		b.net.mu.Unlock()
+	}
+	b.cancelled = true
+}
 
 // skip implements Body.Skip over next: it also returns what the last chunk held beyond want.
 func skip(ctx context.Context, next func(context.Context) (Chunk, error), want []byte) (bool, bytesChunk, error) {

@@ -15,8 +15,9 @@ import (
 // asking for the next while its last quarter is read: the browser holds at most about a window and
 // a quarter beyond what the worker has read.
 
-// errWindow: a window's response was not the next bytes of the same version. The record's
-// next attempt is an ordinary resume, which checks what it continues, and asks for no windows.
+// errWindow: a window's response was not the next bytes of the same version (by its Content-Range
+// and its ETag, the stored response's). The record's next attempt is an ordinary resume, which
+// checks what it continues, and asks for no windows.
 var errWindow = errors.New("a window of the body was not its next bytes")
 
 // windowBody reads a body through its windows. Its chunks are the body's bytes from pos on.
@@ -44,17 +45,33 @@ type window struct {
 }
 
 // windowed returns the window size for record rec (whose response is stored), or 0 when its body
-// is read in one piece: a cross-origin resource may be sliced in its encoded bytes, and a server
-// that does not say it takes ranges may send the whole body again.
+// is read in one piece: a cross-origin resource may be sliced in its encoded bytes, a server that
+// does not say it takes ranges may send the whole body again, a body checked for integrity is
+// checked whole, and without a strong ETag a window could be of another version (unlike a resume, a
+// window has no stored bytes to ask for again).
 func (e *Engine) windowed(f *bgFetch, i int, rec *recordDoc) int64 {
 	e.mu.Lock()
 	off := f.unwindowed[i]
 	e.mu.Unlock()
 	if e.cfg.Window <= 0 || off || !canResume(rec) || !rec.Response.OK() || rec.Response.Type != "basic" ||
+		rec.Request.Integrity != "" || !strongETag(rec.Response) ||
 		!strings.Contains(rec.Response.Header("Accept-Ranges"), "bytes") {
 		return 0
 	}
 	return e.cfg.Window
+}
+
+func strongETag(r *Response) bool {
+	et := r.Header("ETag")
+	return et != "" && !strings.HasPrefix(et, "W/")
+}
+
+// unwindow reads record i in one piece from its next attempt on: its server answered a window
+// with other bytes, or no answer.
+func (w *windowBody) unwindow() {
+	w.e.mu.Lock()
+	w.f.unwindowed[w.i] = true
+	w.e.mu.Unlock()
 }
 
 // windows wraps the open-ended stream, whose next byte is pos, to cut it past end.
@@ -75,6 +92,7 @@ func (w *windowBody) Next(ctx context.Context) (Chunk, error) {
 		return c, err // a window that ends short ends the body short: the attempt resumes it
 	}
 	if !w.cut && w.pos+int64(c.Len()) > w.end+1 {
+		w.unwindow()
 		return nil, errWindow // longer than its range: its bytes are not where they would be stored
 	}
 	w.pos += int64(c.Len())
@@ -119,15 +137,16 @@ func (w *windowBody) open(start int64) window {
 	end := min(start+w.e.cfg.Window, w.length) - 1
 	resp, body, err := w.e.p.Fetcher.Fetch(w.ctx, w.req, nil, start, end, w.ifRange, 0)
 	if err != nil {
+		if w.ctx.Err() == nil || w.wd.stalled(err) == errStalled { // not the attempt ending for another reason
+			w.unwindow() // a server or proxy may fail ranges for good: each try would wait out a stall
+		}
 		return window{err: err}
 	}
 	first, last, length, ok := parseContentRange(resp.Header("Content-Range"))
 	if n := declaredLength(resp); resp.Status != 206 || !ok || first != start || length != w.length ||
-		(n >= 0 && n != last-first+1) || !sameValidators(w.head, resp) {
+		(n >= 0 && n != last-first+1) || resp.Header("ETag") != w.head.Header("ETag") {
 		body.Cancel()
-		w.e.mu.Lock()
-		w.f.unwindowed[w.i] = true
-		w.e.mu.Unlock()
+		w.unwindow()
 		return window{err: errWindow}
 	}
 	return window{body: body, last: last}

@@ -58,6 +58,70 @@ func TestALargeBodyIsFetchedAWindowAtATime(t *testing.T) {
 	assert.Equal(t, "GET https://a/big 0 ", h.net.log[0])
 	contiguous(t, windows(t, h.net.log), 1200, int64(len(body))) // 4 chunks of 300 pass the first 1,000 bytes
 	assert.Len(t, h.net.log, 5)
+	h.net.mu.Lock()
+	defer h.net.mu.Unlock()
+	assert.Equal(t, 1, h.net.cuts, "the first response was cancelled at the cut, the windows read to their end")
+}
+
+// Windows need what makes each one checkable: a strong ETag (a window has no stored bytes to ask
+// for again), and no integrity metadata (the browser checks a body whole).
+func TestABodyWithoutAStrongETagOrWithIntegrityIsReadInOnePiece(t *testing.T) {
+	for name, c := range map[string]struct {
+		etag      string
+		integrity string
+	}{"weak ETag": {`W/"v"`, ""}, "integrity": {`"v"`, "sha256-x"}} {
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t, nil, &fakeNet{res: map[string]*resource{}, chunk: 300})
+			body := pattern(4500, 13)
+			h.net.res["https://a/x"] = &resource{status: 200, body: body, etag: c.etag, ranges: true,
+				extra: [][2]string{{"Last-Modified", "Mon, 23 Nov 2026 08:00:00 GMT"}}} // resumable all the same
+			hold := h.rec.holdEvents()
+			req := get("https://a/x")
+			req.Integrity = c.integrity
+			s, err := h.e.Fetch(context.Background(), "x", []Request{req}, nil, Options{})
+			require.NoError(t, err)
+			h.waitWithBody(t, hold, s.UniqueID, body)
+			assert.Len(t, h.net.log, 1)
+		})
+	}
+}
+
+// A window's 206 must name the next bytes of the same version: the stored response's ETag and
+// complete length, and the status. Any other answer, or none, ends the windows: the record resumes
+// in one piece (with the resume's own checks) and stores the body.
+func TestAWindowOfAnotherVersionOrNoneEndsTheWindows(t *testing.T) {
+	for name, r := range map[string]*resource{
+		"no ETag":    {windowHead: func(r *Response) { r.Headers = slicesDelete(r.Headers, "ETag") }},
+		"other ETag": {windowHead: func(r *Response) { r.Headers = append(slicesDelete(r.Headers, "ETag"), [2]string{"ETag", `"w"`}) }},
+		"other length": {windowHead: func(r *Response) {
+			r.Headers = append(slicesDelete(r.Headers, "Content-Range"), [2]string{"Content-Range", "bytes 1200-2199/9999"})
+		}},
+		"200":     {windowHead: func(r *Response) { r.Status = 200 }},
+		"refused": {refuse206: 1},
+	} {
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t, nil, &fakeNet{res: map[string]*resource{}, chunk: 300})
+			body := pattern(4500, 14)
+			r.status, r.body, r.etag, r.ranges = 200, body, `"v"`, true
+			h.net.res["https://a/x"] = r
+			s := h.fetchOne(t, "https://a/x", body)
+			assert.Equal(t, ResultSuccess, s.Result)
+			require.Len(t, h.net.log, 3, "the first response, the window, the resume")
+			assert.Equal(t, `GET https://a/x 1200-2199 "v"`, h.net.log[1])
+			assert.Equal(t, fmt.Sprintf(`GET https://a/x %d "v"`, 1200-overlap), h.net.log[2])
+		})
+	}
+}
+
+// slicesDelete returns headers without name.
+func slicesDelete(headers [][2]string, name string) [][2]string {
+	var out [][2]string
+	for _, h := range headers {
+		if h[0] != name {
+			out = append(out, h)
+		}
+	}
+	return out
 }
 
 // Without Accept-Ranges, or within one window, a body is read in one piece.
@@ -111,6 +175,7 @@ func TestAWindowLongerThanItsRangeIsNotStoredPastIt(t *testing.T) {
 	assert.Contains(t, h.net.log, fmt.Sprintf(`GET https://a/long %d "v"`, 2100-overlap),
 		"resumed after the window's last whole chunk within its range")
 	assert.NotContains(t, h.net.log[1:], "GET https://a/long 0 ", "not restarted from zero")
+	assert.Len(t, windows(t, h.net.log), 2, "no windows after the resume: the one asked for before it, and the long one")
 }
 
 // A window that breaks is resumed like any body: the resume asks for the rest, is cut after a
@@ -150,6 +215,11 @@ func TestAWindowQueuedBehindOtherDownloadsIsNoStall(t *testing.T) {
 	hold := h.rec.holdEvents()
 	s, err := h.e.Fetch(context.Background(), "x", []Request{get("https://a/big"), get("https://a/busy")}, nil, Options{})
 	require.NoError(t, err)
+	require.Eventually(t, func() bool { // while the window waits, not only once it came
+		h.net.mu.Lock()
+		defer h.net.mu.Unlock()
+		return h.net.cuts == 1
+	}, 300*time.Millisecond, 5*time.Millisecond, "the first response is cancelled at the cut")
 	final := h.waitWithBody(t, hold, s.UniqueID, body)
 	assert.Equal(t, ResultSuccess, final.Result)
 	h.net.mu.Lock()
