@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -175,7 +176,9 @@ func TestAWindowLongerThanItsRangeIsNotStoredPastIt(t *testing.T) {
 	assert.Contains(t, h.net.log, fmt.Sprintf(`GET https://a/long %d "v"`, 2100-overlap),
 		"resumed after the window's last whole chunk within its range")
 	assert.NotContains(t, h.net.log[1:], "GET https://a/long 0 ", "not restarted from zero")
-	assert.Len(t, windows(t, h.net.log), 2, "no windows after the resume: the one asked for before it, and the long one")
+	resume := slices.Index(h.net.log, fmt.Sprintf(`GET https://a/long %d "v"`, 2100-overlap))
+	require.Positive(t, resume)
+	assert.Empty(t, windows(t, h.net.log[resume:]), "no windows after the resume")
 }
 
 // A window that breaks is resumed like any body: the resume asks for the rest, is cut after a
@@ -187,12 +190,12 @@ func TestABrokenWindowIsResumed(t *testing.T) {
 	h.net.res["https://a/flaky"] = &resource{status: 200, body: body, etag: `"v"`, ranges: true, failAfter: 2}
 	s := h.fetchOne(t, "https://a/flaky", body)
 	assert.Equal(t, ResultSuccess, s.Result)
-	require.GreaterOrEqual(t, len(h.net.log), 3)
 	assert.Equal(t, `GET https://a/flaky 1000-1999 "v"`, h.net.log[1])
-	assert.Equal(t, fmt.Sprintf(`GET https://a/flaky %d "v"`, 1500-overlap), h.net.log[2],
-		"the window broke after half its bytes, all of them stored")
+	// The window broke after half its bytes, all of them stored (the next one may have been asked for).
+	resume := slices.Index(h.net.log, fmt.Sprintf(`GET https://a/flaky %d "v"`, 1500-overlap))
+	require.Positive(t, resume)
 	// Cut past 2,499, at a chunk: the resume's first chunk lost its 10 bytes asked again.
-	contiguous(t, windows(t, h.net.log[3:]), 2590, int64(len(body)))
+	contiguous(t, windows(t, h.net.log[resume:]), 2590, int64(len(body)))
 }
 
 // A window the browser holds back behind other downloads' connections is no stall while bytes
